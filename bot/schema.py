@@ -1,0 +1,162 @@
+"""Table definitions (SQLAlchemy Core), shared by storage and the migrations' checks.
+
+Times are stored as naive UTC and handed out as aware UTC, so SQLite (which
+has no time zones) and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("interval", Integer, nullable=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("in_catalog", Boolean, nullable=False, default=True),
+    # Conditional-GET state, opaque to all but the fetcher; saved only after a successful update.
+    Column("validators", Text, nullable=True),
+    Column("first_success_at", UTCDateTime, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status", String(32), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_kind", String(64), nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_duration", Float, nullable=True),
+    Column("next_poll_at", UTCDateTime, nullable=True),
+    Column("moved_to", Text, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed_id", String(100), ForeignKey("feeds.id", ondelete="SET NULL"), nullable=True),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("link", Text, nullable=True),
+    Column("canonical_link", Text, nullable=True),
+    Column("title_key", Text, nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("categories", Text, nullable=False, default="[]"),
+    Column("topics", Text, nullable=False, default="[]"),
+    Column("entities", Text, nullable=False, default="[]"),
+    Column("matches", Text, nullable=False, default="{}"),
+    Index("ix_items_first_seen_at", "first_seen_at"),
+    Index("ix_items_canonical_link", "canonical_link"),
+)
+
+item_categories = Table(
+    "item_categories",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Index("ix_item_categories_category", "category", "item_id"),
+)
+
+item_sources = Table(
+    "item_sources",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("feed_id", String(100), primary_key=True),
+    Column("link", Text, nullable=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# Every identity a feed has produced. Rows outlive their items (item_id set to
+# NULL by retention) so that nothing pruned is ever announced again.
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("feed_id", String(100), primary_key=True),
+    Column("identity", Text, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="SET NULL"), nullable=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(16), nullable=False),
+    Column("title", Text, nullable=True),
+    Column("language", String(8), nullable=False, default="en"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("inactive_reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(64), primary_key=True),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=True),
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False, default="alert"),
+    # Why this chat gets it: JSON {"categories": [...], "keyword": "..."}; also the broadcast text.
+    Column("reason", Text, nullable=False, default="{}"),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("sent_message_id", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("item_id", "chat_id", name="uq_outbox_item_chat"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)

@@ -1,0 +1,784 @@
+"""All SQL of evbot: feeds and their fetch state, stories, chats, subscriptions, the outbox.
+
+The database decides what is new: seen entries have a unique key per feed, and
+a story, its sources, its seen entries and its outbox rows are written in one
+transaction, so a crash leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot import schema as t
+from bot.db import create_engine, upgrade
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """A feed as the scheduler sees it."""
+
+    id: str
+    name: str
+    url: str
+    language: str
+    interval: int | None
+    enabled: bool
+    in_catalog: bool
+    validators: str | None
+    first_success_at: datetime | None
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    last_error_kind: str | None
+    consecutive_failures: int
+    last_duration: float | None
+    next_poll_at: datetime | None
+    moved_to: str | None
+    disabled_reason: str | None
+
+    @property
+    def fetch_url(self) -> str:
+        """Where to fetch: the permanent redirect target when there is one."""
+        return self.moved_to or self.url
+
+
+@dataclass(frozen=True)
+class CatalogFeed:
+    """What the catalog says about one feed."""
+
+    id: str
+    name: str
+    url: str
+    language: str
+    interval: int | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """The outcome of one poll, as stored on the feed."""
+
+    status: str
+    success: bool
+    duration: float
+    next_poll_at: datetime
+    validators: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    moved_to: str | None = None
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """A story to insert, with its classification."""
+
+    identity: str
+    title: str
+    summary: str
+    link: str | None
+    canonical_link: str | None
+    title_key: str
+    published_at: datetime | None
+    categories: tuple[str, ...]
+    topics: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    matches: dict[str, list[str]] = field(default_factory=dict)
+    alert: bool = True
+    # Index of an earlier NewItem of the same batch that is the same story.
+    same_as_batch_index: int | None = None
+
+
+@dataclass(frozen=True)
+class SeenAgain:
+    """An entry that is a story already stored (another source, or a re-published one)."""
+
+    identity: str
+    story_id: int
+    link: str | None
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What storing a batch created."""
+
+    item_ids: list[int]
+    outbox_rows: int
+
+
+@dataclass(frozen=True)
+class KnownStoryRow:
+    """A recent story, for cross-source dedupe."""
+
+    story_id: int
+    canonical_link: str | None
+    title_key: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A stored story."""
+
+    id: int
+    feed_id: str | None
+    title: str
+    summary: str
+    link: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    categories: tuple[str, ...]
+    topics: tuple[str, ...]
+    entities: tuple[str, ...]
+    matches: dict[str, list[str]]
+    sources: tuple[str, ...]  # feed names, first one first
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    """A Telegram chat the bot talks to."""
+
+    id: int
+    type: str
+    title: str | None
+    language: str
+    active: bool
+    paused: bool
+    inactive_reason: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed outbox row with what is needed to render it."""
+
+    id: int
+    chat_id: int
+    kind: str
+    attempts: int
+    reason: dict[str, Any]
+    chat_language: str
+    item: ItemRow | None
+
+
+def _json_list(value: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(value)) if value else ()
+
+
+def _feed_row(row: Row[Any]) -> FeedRow:
+    m = row._mapping
+    return FeedRow(**{name: m[name] for name in FeedRow.__dataclass_fields__})
+
+
+def _chat_row(row: Row[Any]) -> ChatRow:
+    m = row._mapping
+    return ChatRow(**{name: m[name] for name in ChatRow.__dataclass_fields__})
+
+
+class Storage:
+    """The one gateway to the database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, url: str, *, schema: str | None = None, migrate: bool = True) -> Storage:
+        """Connect and (by default) bring the schema up to date."""
+        engine = create_engine(url, schema=schema)
+        if migrate:
+            await upgrade(engine)
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Release every connection."""
+        await self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    def _insert_ignore(self, table: Any) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    # ---- feeds -------------------------------------------------------------
+
+    async def sync_catalog(self, catalog: Sequence[CatalogFeed]) -> None:
+        """Make the feeds table follow the catalog; feeds no longer listed stop being polled."""
+        async with self.engine.begin() as conn:
+            existing = {
+                r.id: r
+                for r in (await conn.execute(select(t.feeds.c.id, t.feeds.c.url))).all()
+            }
+            for spec in catalog:
+                values = {
+                    "name": spec.name,
+                    "url": spec.url,
+                    "language": spec.language,
+                    "interval": spec.interval,
+                    "enabled": spec.enabled,
+                    "in_catalog": True,
+                }
+                old = existing.get(spec.id)
+                if old is None:
+                    await conn.execute(
+                        insert(t.feeds).values(id=spec.id, consecutive_failures=0, **values)
+                    )
+                    continue
+                if old.url != spec.url:
+                    # A new address from the operator replaces any redirect we learned
+                    # and any "gone" verdict about the old one.
+                    values.update(moved_to=None, disabled_reason=None, validators=None)
+                await conn.execute(update(t.feeds).where(t.feeds.c.id == spec.id).values(**values))
+            listed = [spec.id for spec in catalog]
+            await conn.execute(
+                update(t.feeds).where(t.feeds.c.id.not_in(listed)).values(in_catalog=False)
+            )
+
+    async def feeds(self) -> list[FeedRow]:
+        """Every known feed, catalog order aside, by id."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(t.feeds).order_by(t.feeds.c.id))).all()
+        return [_feed_row(r) for r in rows]
+
+    async def feed(self, feed_id: str) -> FeedRow | None:
+        """One feed by id."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.feeds).where(t.feeds.c.id == feed_id))).first()
+        return None if row is None else _feed_row(row)
+
+    async def due_feeds(self, now: datetime, limit: int = 100) -> list[FeedRow]:
+        """Enabled catalog feeds whose next poll time has come, oldest due first."""
+        query = (
+            select(t.feeds)
+            .where(
+                t.feeds.c.enabled.is_(True),
+                t.feeds.c.in_catalog.is_(True),
+                t.feeds.c.disabled_reason.is_(None),
+                or_(t.feeds.c.next_poll_at.is_(None), t.feeds.c.next_poll_at <= now),
+            )
+            .order_by(t.feeds.c.next_poll_at.is_(None).desc(), t.feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_feed_row(r) for r in rows]
+
+    async def next_poll_time(self) -> datetime | None:
+        """When the earliest enabled feed is due (None: one is due now or none exist)."""
+        query = select(func.min(t.feeds.c.next_poll_at)).where(
+            t.feeds.c.enabled.is_(True),
+            t.feeds.c.in_catalog.is_(True),
+            t.feeds.c.disabled_reason.is_(None),
+        )
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(query)).scalar()
+        return value  # type: ignore[no-any-return]
+
+    async def record_fetch(self, feed_id: str, record: FetchRecord, now: datetime) -> None:
+        """Store a poll that added no stories (304, unchanged, or a failure)."""
+        async with self.engine.begin() as conn:
+            await self._record_fetch(conn, feed_id, record, now)
+
+    async def _record_fetch(
+        self, conn: AsyncConnection, feed_id: str, record: FetchRecord, now: datetime
+    ) -> None:
+        values: dict[str, Any] = {
+            "last_attempt_at": now,
+            "last_status": record.status,
+            "last_duration": record.duration,
+            "next_poll_at": record.next_poll_at,
+        }
+        if record.success:
+            values.update(
+                last_success_at=now,
+                last_error=None,
+                last_error_kind=None,
+                consecutive_failures=0,
+                first_success_at=func.coalesce(t.feeds.c.first_success_at, now),
+            )
+            if record.validators is not None:
+                values["validators"] = record.validators
+        else:
+            values.update(
+                last_error=record.error,
+                last_error_kind=record.error_kind,
+                consecutive_failures=t.feeds.c.consecutive_failures + 1,
+            )
+        if record.moved_to is not None:
+            values["moved_to"] = record.moved_to
+        if record.disabled_reason is not None:
+            values["disabled_reason"] = record.disabled_reason
+        await conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
+
+    # ---- stories -----------------------------------------------------------
+
+    async def seen_identities(self, feed_id: str, identities: Iterable[str]) -> set[str]:
+        """Which of these identities this feed has already produced (tombstones included)."""
+        wanted = list(dict.fromkeys(identities))
+        found: set[str] = set()
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = await conn.execute(
+                    select(t.feed_entries.c.identity).where(
+                        t.feed_entries.c.feed_id == feed_id,
+                        t.feed_entries.c.identity.in_(chunk),
+                    )
+                )
+                found.update(r[0] for r in rows)
+        return found
+
+    async def recent_stories(self, since: datetime) -> list[KnownStoryRow]:
+        """Stories first seen since `since`, for cross-source dedupe."""
+        query = select(
+            t.items.c.id, t.items.c.canonical_link, t.items.c.title_key, t.items.c.first_seen_at
+        ).where(t.items.c.first_seen_at >= since)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [KnownStoryRow(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def store_batch(
+        self,
+        feed_id: str,
+        *,
+        new: Sequence[NewItem],
+        again: Sequence[SeenAgain],
+        seen: Sequence[str],
+        record: FetchRecord,
+        now: datetime,
+    ) -> StoredBatch:
+        """Apply one poll's decisions atomically: stories, sources, seen entries, outbox, fetch state."""
+        item_ids: list[int] = []
+        outbox_rows = 0
+        async with self.engine.begin() as conn:
+            for entry in new:
+                if entry.same_as_batch_index is not None:
+                    story_id = item_ids[entry.same_as_batch_index]
+                    item_ids.append(story_id)
+                    await self._link_source(conn, story_id, feed_id, entry.identity, entry.link, now)
+                    continue
+                story_id = await self._insert_item(conn, feed_id, entry, now)
+                item_ids.append(story_id)
+                if entry.alert:
+                    outbox_rows += await self._enqueue_alert(conn, story_id, entry.categories, now)
+            for dup in again:
+                await self._link_source(conn, dup.story_id, feed_id, dup.identity, dup.link, now)
+            if seen:
+                await conn.execute(
+                    self._insert_ignore(t.feed_entries),
+                    [{"feed_id": feed_id, "identity": i, "seen_at": now} for i in seen],
+                )
+            await self._record_fetch(conn, feed_id, record, now)
+        created = [i for i, e in zip(item_ids, new, strict=True) if e.same_as_batch_index is None]
+        return StoredBatch(item_ids=created, outbox_rows=outbox_rows)
+
+    async def _insert_item(
+        self, conn: AsyncConnection, feed_id: str, entry: NewItem, now: datetime
+    ) -> int:
+        result = await conn.execute(
+            insert(t.items)
+            .values(
+                feed_id=feed_id,
+                title=entry.title,
+                summary=entry.summary,
+                link=entry.link,
+                canonical_link=entry.canonical_link,
+                title_key=entry.title_key,
+                published_at=entry.published_at,
+                first_seen_at=now,
+                categories=json.dumps(list(entry.categories)),
+                topics=json.dumps(list(entry.topics)),
+                entities=json.dumps(list(entry.entities)),
+                matches=json.dumps(entry.matches, ensure_ascii=False),
+            )
+            .returning(t.items.c.id)
+        )
+        story_id = int(result.scalar_one())
+        if entry.categories:
+            await conn.execute(
+                insert(t.item_categories),
+                [{"item_id": story_id, "category": c} for c in entry.categories],
+            )
+        await self._link_source(conn, story_id, feed_id, entry.identity, entry.link, now)
+        return story_id
+
+    async def _link_source(
+        self,
+        conn: AsyncConnection,
+        story_id: int,
+        feed_id: str,
+        identity: str,
+        link: str | None,
+        now: datetime,
+    ) -> None:
+        await conn.execute(
+            self._insert_ignore(t.item_sources).values(
+                item_id=story_id, feed_id=feed_id, link=link, seen_at=now
+            )
+        )
+        await conn.execute(
+            self._insert_ignore(t.feed_entries).values(
+                feed_id=feed_id, identity=identity, item_id=story_id, seen_at=now
+            )
+        )
+
+    async def _enqueue_alert(
+        self, conn: AsyncConnection, story_id: int, categories: Sequence[str], now: datetime
+    ) -> int:
+        if not categories:
+            return 0
+        rows = await conn.execute(
+            select(t.subscriptions.c.chat_id, t.subscriptions.c.category)
+            .join(t.chats, t.chats.c.id == t.subscriptions.c.chat_id)
+            .where(
+                t.subscriptions.c.category.in_(list(categories)),
+                t.chats.c.active.is_(True),
+                t.chats.c.paused.is_(False),
+            )
+        )
+        per_chat: dict[int, list[str]] = {}
+        for chat_id, category in rows:
+            per_chat.setdefault(int(chat_id), []).append(category)
+        if not per_chat:
+            return 0
+        await conn.execute(
+            self._insert_ignore(t.outbox),
+            [
+                {
+                    "item_id": story_id,
+                    "chat_id": chat_id,
+                    "kind": "alert",
+                    "reason": json.dumps({"categories": sorted(cats)}),
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for chat_id, cats in per_chat.items()
+            ],
+        )
+        return len(per_chat)
+
+    async def _sources(self, conn: AsyncConnection, item_ids: Sequence[int]) -> dict[int, list[str]]:
+        if not item_ids:
+            return {}
+        rows = await conn.execute(
+            select(t.item_sources.c.item_id, t.feeds.c.name, t.feeds.c.id)
+            .join(t.feeds, t.feeds.c.id == t.item_sources.c.feed_id, isouter=True)
+            .where(t.item_sources.c.item_id.in_(list(item_ids)))
+            .order_by(t.item_sources.c.seen_at, t.item_sources.c.feed_id)
+        )
+        names: dict[int, list[str]] = {}
+        for item_id, name, feed_id in rows:
+            names.setdefault(int(item_id), []).append(name or feed_id)
+        return names
+
+    def _item_row(self, row: Row[Any], sources: dict[int, list[str]]) -> ItemRow:
+        m = row._mapping
+        return ItemRow(
+            id=m["id"],
+            feed_id=m["feed_id"],
+            title=m["title"],
+            summary=m["summary"],
+            link=m["link"],
+            published_at=m["published_at"],
+            first_seen_at=m["first_seen_at"],
+            categories=_json_list(m["categories"]),
+            topics=_json_list(m["topics"]),
+            entities=_json_list(m["entities"]),
+            matches=json.loads(m["matches"] or "{}"),
+            sources=tuple(sources.get(m["id"], ())),
+        )
+
+    async def latest_items(
+        self, *, category: str | None = None, limit: int = 10, offset: int = 0
+    ) -> list[ItemRow]:
+        """The most recently seen stories, optionally of one category."""
+        query = select(t.items)
+        if category is not None:
+            query = query.join(t.item_categories, t.item_categories.c.item_id == t.items.c.id)
+            query = query.where(t.item_categories.c.category == category)
+        query = query.order_by(t.items.c.first_seen_at.desc(), t.items.c.id.desc())
+        query = query.limit(limit).offset(offset)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            sources = await self._sources(conn, [r.id for r in rows])
+        return [self._item_row(r, sources) for r in rows]
+
+    async def item(self, item_id: int) -> ItemRow | None:
+        """One story by id."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.items).where(t.items.c.id == item_id))).first()
+            if row is None:
+                return None
+            sources = await self._sources(conn, [item_id])
+        return self._item_row(row, sources)
+
+    # ---- chats and subscriptions -------------------------------------------
+
+    async def ensure_chat(
+        self,
+        chat_id: int,
+        *,
+        type: str,
+        title: str | None,
+        language: str,
+        now: datetime,
+    ) -> tuple[ChatRow, bool]:
+        """Get the chat, creating it (active, unpaused) if new; returns (chat, created)."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).first()
+            if row is not None:
+                if not row.active:
+                    # The chat talks to us again: it unblocked or re-added the bot.
+                    await conn.execute(
+                        update(t.chats)
+                        .where(t.chats.c.id == chat_id)
+                        .values(active=True, inactive_reason=None, updated_at=now)
+                    )
+                    row = (
+                        await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))
+                    ).one()
+                return _chat_row(row), False
+            await conn.execute(
+                self._insert_ignore(t.chats).values(
+                    id=chat_id,
+                    type=type,
+                    title=title,
+                    language=language,
+                    active=True,
+                    paused=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).one()
+            return _chat_row(row), True
+
+    async def chat(self, chat_id: int) -> ChatRow | None:
+        """One chat by id."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).first()
+        return None if row is None else _chat_row(row)
+
+    async def update_chat(self, chat_id: int, now: datetime, **values: Any) -> None:
+        """Change chat columns (language, paused, active, inactive_reason, title)."""
+        allowed = {"language", "paused", "active", "inactive_reason", "title", "type"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"not chat settings: {sorted(unknown)}")
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.chats).where(t.chats.c.id == chat_id).values(updated_at=now, **values)
+            )
+
+    async def deactivate_chat(self, chat_id: int, reason: str, now: datetime) -> int:
+        """Mark a chat inactive and cancel its pending deliveries; returns how many were cancelled."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.chats)
+                .where(t.chats.c.id == chat_id)
+                .values(active=False, inactive_reason=reason, updated_at=now)
+            )
+            result = await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.chat_id == chat_id, t.outbox.c.status == "pending")
+                .values(status="cancelled", last_error=reason)
+            )
+        return int(result.rowcount or 0)
+
+    async def subscriptions(self, chat_id: int) -> set[str]:
+        """The categories a chat receives."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.subscriptions.c.category).where(t.subscriptions.c.chat_id == chat_id)
+            )
+            return {r[0] for r in rows}
+
+    async def set_subscriptions(self, chat_id: int, categories: Iterable[str]) -> set[str]:
+        """Replace a chat's categories; returns the new set."""
+        wanted = set(categories)
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(t.subscriptions).where(t.subscriptions.c.chat_id == chat_id))
+            if wanted:
+                await conn.execute(
+                    insert(t.subscriptions),
+                    [{"chat_id": chat_id, "category": c} for c in sorted(wanted)],
+                )
+        return wanted
+
+    async def change_subscriptions(
+        self, chat_id: int, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> set[str]:
+        """Turn categories on and off; returns the new set."""
+        add_list, remove_list = sorted(set(add)), sorted(set(remove))
+        async with self.engine.begin() as conn:
+            if remove_list:
+                await conn.execute(
+                    delete(t.subscriptions).where(
+                        t.subscriptions.c.chat_id == chat_id,
+                        t.subscriptions.c.category.in_(remove_list),
+                    )
+                )
+            if add_list:
+                await conn.execute(
+                    self._insert_ignore(t.subscriptions),
+                    [{"chat_id": chat_id, "category": c} for c in add_list],
+                )
+            rows = await conn.execute(
+                select(t.subscriptions.c.category).where(t.subscriptions.c.chat_id == chat_id)
+            )
+            return {r[0] for r in rows}
+
+    # ---- outbox ------------------------------------------------------------
+
+    async def due_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
+        """Pending outbox rows whose time has come, fairly interleaved across chats."""
+        # Ranking each chat's rows lets the first alert of every chat go out
+        # before anyone's second one.
+        rank = (
+            func.row_number()
+            .over(partition_by=t.outbox.c.chat_id, order_by=t.outbox.c.id)
+            .label("rank")
+        )
+        due = (
+            select(t.outbox, rank)
+            .where(t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= now)
+            .subquery()
+        )
+        query = (
+            select(due, t.chats.c.language.label("chat_language"))
+            .join(t.chats, t.chats.c.id == due.c.chat_id)
+            .order_by(due.c.rank, due.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            item_ids = sorted({r.item_id for r in rows if r.item_id is not None})
+            items: dict[int, ItemRow] = {}
+            if item_ids:
+                item_rows = (
+                    await conn.execute(select(t.items).where(t.items.c.id.in_(item_ids)))
+                ).all()
+                sources = await self._sources(conn, item_ids)
+                items = {r.id: self._item_row(r, sources) for r in item_rows}
+        return [
+            Delivery(
+                id=r.id,
+                chat_id=r.chat_id,
+                kind=r.kind,
+                attempts=r.attempts,
+                reason=json.loads(r.reason or "{}"),
+                chat_language=r.chat_language,
+                item=items.get(r.item_id) if r.item_id is not None else None,
+            )
+            for r in rows
+        ]
+
+    async def next_delivery_time(self) -> datetime | None:
+        """When the earliest pending row becomes due."""
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(func.min(t.outbox.c.next_attempt_at)).where(
+                        t.outbox.c.status == "pending"
+                    )
+                )
+            ).scalar()
+        return value  # type: ignore[no-any-return]
+
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
+        """Record a successful send."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == delivery_id)
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    sent_message_id=message_id,
+                    attempts=t.outbox.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    async def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
+        """Record a failed attempt that will be tried again."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == delivery_id)
+                .values(
+                    attempts=t.outbox.c.attempts + 1,
+                    last_error=error,
+                    next_attempt_at=next_attempt_at,
+                )
+            )
+
+    async def postpone_chat(self, chat_id: int, until: datetime) -> None:
+        """Hold every pending row of one chat until `until` (a per-chat flood wait)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(
+                    t.outbox.c.chat_id == chat_id,
+                    t.outbox.c.status == "pending",
+                    t.outbox.c.next_attempt_at < until,
+                )
+                .values(next_attempt_at=until)
+            )
+
+    async def mark_dead(self, delivery_id: int, error: str) -> None:
+        """Give up on a row, keeping the reason."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == delivery_id)
+                .values(status="dead", attempts=t.outbox.c.attempts + 1, last_error=error)
+            )
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Rows per status."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
+            )
+            return {status: int(n) for status, n in rows}
+
+    async def sent_to(self, chat_id: int) -> list[int]:
+        """Story ids delivered to a chat, oldest first (for tests and /stats)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.outbox.c.item_id)
+                .where(and_(t.outbox.c.chat_id == chat_id, t.outbox.c.status == "sent"))
+                .order_by(t.outbox.c.sent_at, t.outbox.c.id)
+            )
+            return [int(r[0]) for r in rows if r[0] is not None]
+
+    async def delivery_reason(self, chat_id: int, item_id: int) -> dict[str, Any] | None:
+        """Why a story was queued for a chat (None if it never was)."""
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(t.outbox.c.reason).where(
+                        t.outbox.c.chat_id == chat_id, t.outbox.c.item_id == item_id
+                    )
+                )
+            ).scalar()
+        return None if value is None else dict(json.loads(value))

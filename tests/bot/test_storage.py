@@ -1,0 +1,259 @@
+"""Storage against SQLite and the real PostgreSQL: what the pipeline relies on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.storage import CatalogFeed, FetchRecord, NewItem, SeenAgain, Storage
+from tests.support import DatabaseTarget, FakeClock
+
+CATS = ("battery-manufacturing", "regulation", "ev-market")
+
+
+@pytest.fixture
+async def storage(db: DatabaseTarget) -> AsyncIterator[Storage]:
+    store = await Storage.open(db.url, schema=db.schema)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def feed(feed_id: str = "f1", url: str = "http://127.0.0.1/f1.xml") -> CatalogFeed:
+    return CatalogFeed(feed_id, f"Feed {feed_id}", url, "tr", None, True)
+
+
+def ok(clock: FakeClock, validators: str | None = '{"etag": "x"}') -> FetchRecord:
+    return FetchRecord(
+        status="ok",
+        success=True,
+        duration=0.1,
+        next_poll_at=clock.now() + timedelta(seconds=300),
+        validators=validators,
+    )
+
+
+def item(identity: str, categories: tuple[str, ...], *, alert: bool = True, **kw: object) -> NewItem:
+    return NewItem(
+        identity=identity,
+        title=f"Story {identity}",
+        summary="",
+        link=f"https://example.org/{identity}",
+        canonical_link=f"https://example.org/{identity}",
+        title_key=f"story {identity}",
+        published_at=None,
+        categories=categories,
+        alert=alert,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def chat(storage: Storage, clock: FakeClock, chat_id: int, cats: tuple[str, ...]) -> None:
+    await storage.ensure_chat(chat_id, type="private", title=None, language="en", now=clock.now())
+    await storage.set_subscriptions(chat_id, cats)
+
+
+async def test_migrations_are_idempotent(db: DatabaseTarget) -> None:
+    first = await Storage.open(db.url, schema=db.schema)
+    await first.close()
+    again = await Storage.open(db.url, schema=db.schema)
+    try:
+        await again.ping()
+        assert await again.feeds() == []
+    finally:
+        await again.close()
+
+
+async def test_catalog_sync_adds_updates_and_retires_feeds(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.sync_catalog([feed("a"), feed("b")])
+    assert [f.id for f in await storage.due_feeds(clock.now())] == ["a", "b"]
+
+    await storage.sync_catalog([feed("a", url="http://127.0.0.1/new.xml")])
+    feeds = {f.id: f for f in await storage.feeds()}
+    assert feeds["a"].url == "http://127.0.0.1/new.xml"
+    assert feeds["b"].in_catalog is False
+    assert [f.id for f in await storage.due_feeds(clock.now())] == ["a"]
+
+
+async def test_feed_is_not_due_until_its_next_poll(storage: Storage, clock: FakeClock) -> None:
+    await storage.sync_catalog([feed()])
+    await storage.record_fetch("f1", ok(clock), clock.now())
+    assert await storage.due_feeds(clock.now()) == []
+    clock.advance(301)
+    assert [f.id for f in await storage.due_feeds(clock.now())] == ["f1"]
+    stored = await storage.feed("f1")
+    assert stored is not None
+    assert stored.validators == '{"etag": "x"}'
+    assert stored.first_success_at == clock.now() - timedelta(seconds=301)
+
+
+async def test_failures_count_up_and_keep_validators(storage: Storage, clock: FakeClock) -> None:
+    await storage.sync_catalog([feed()])
+    await storage.record_fetch("f1", ok(clock), clock.now())
+    for _ in range(2):
+        await storage.record_fetch(
+            "f1",
+            FetchRecord(
+                status="error",
+                success=False,
+                duration=1.0,
+                next_poll_at=clock.now(),
+                error="HTTP 500",
+                error_kind="http_500",
+            ),
+            clock.now(),
+        )
+    stored = await storage.feed("f1")
+    assert stored is not None
+    assert (stored.consecutive_failures, stored.last_error, stored.validators) == (
+        2,
+        "HTTP 500",
+        '{"etag": "x"}',
+    )
+
+
+async def test_new_story_queues_one_alert_per_subscribed_active_chat(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.sync_catalog([feed()])
+    await chat(storage, clock, 1, ("regulation",))
+    await chat(storage, clock, 2, ("battery-manufacturing", "regulation"))
+    await chat(storage, clock, 3, ("ev-market",))
+    await chat(storage, clock, 4, ("regulation",))
+    await storage.update_chat(4, clock.now(), paused=True)
+
+    batch = await storage.store_batch(
+        "f1",
+        new=[item("e1", ("regulation", "battery-manufacturing"))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    assert batch.outbox_rows == 2
+    due = await storage.due_deliveries(clock.now())
+    assert sorted(d.chat_id for d in due) == [1, 2]
+    reasons = {d.chat_id: d.reason["categories"] for d in due}
+    assert reasons[2] == ["battery-manufacturing", "regulation"]
+    assert await storage.seen_identities("f1", ["e1", "e2"]) == {"e1"}
+
+
+async def test_backlog_items_are_stored_without_alerts(storage: Storage, clock: FakeClock) -> None:
+    await storage.sync_catalog([feed()])
+    await chat(storage, clock, 1, CATS)
+    await storage.store_batch(
+        "f1", new=[item("old", CATS, alert=False)], again=[], seen=[], record=ok(clock), now=clock.now()
+    )
+    assert await storage.due_deliveries(clock.now()) == []
+    assert [i.title for i in await storage.latest_items()] == ["Story old"]
+
+
+async def test_same_story_from_second_feed_is_a_source_not_a_new_alert(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.sync_catalog([feed("a"), feed("b")])
+    await chat(storage, clock, 1, CATS)
+    first = await storage.store_batch(
+        "a", new=[item("x", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
+    )
+    clock.advance(60)
+    await storage.store_batch(
+        "b",
+        new=[],
+        again=[SeenAgain("y", first.item_ids[0], "https://other.example/y")],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    assert len(await storage.due_deliveries(clock.now())) == 1
+    story = await storage.item(first.item_ids[0])
+    assert story is not None
+    assert story.sources == ("Feed a", "Feed b")
+    assert await storage.seen_identities("b", ["y"]) == {"y"}
+
+
+async def test_same_story_twice_in_one_batch_is_stored_once(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.sync_catalog([feed()])
+    await chat(storage, clock, 1, CATS)
+    batch = await storage.store_batch(
+        "f1",
+        new=[item("p", ("regulation",)), item("q", (), same_as_batch_index=0)],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    assert len(batch.item_ids) == 1
+    assert len(await storage.latest_items()) == 1
+    assert await storage.seen_identities("f1", ["p", "q"]) == {"p", "q"}
+
+
+async def test_deliveries_interleave_chats_fairly(storage: Storage, clock: FakeClock) -> None:
+    await storage.sync_catalog([feed()])
+    for chat_id in (1, 2, 3):
+        await chat(storage, clock, chat_id, ("regulation",))
+    await storage.store_batch(
+        "f1",
+        new=[item(f"s{i}", ("regulation",)) for i in range(3)],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    order = [d.chat_id for d in await storage.due_deliveries(clock.now())]
+    assert order[:3] == [1, 2, 3]
+    assert sorted(order) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+async def test_sent_retried_dead_and_deactivated(storage: Storage, clock: FakeClock) -> None:
+    await storage.sync_catalog([feed()])
+    await chat(storage, clock, 1, ("regulation",))
+    await chat(storage, clock, 2, ("regulation",))
+    await storage.store_batch(
+        "f1",
+        new=[item("a", ("regulation",)), item("b", ("regulation",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    due = await storage.due_deliveries(clock.now())
+    one = [d for d in due if d.chat_id == 1]
+    await storage.mark_sent(one[0].id, 77, clock.now())
+    await storage.mark_retry(one[1].id, "timeout", clock.now() + timedelta(seconds=30))
+    cancelled = await storage.deactivate_chat(2, "blocked", clock.now())
+    assert cancelled == 2
+    assert await storage.due_deliveries(clock.now()) == []
+    clock.advance(31)
+    again = await storage.due_deliveries(clock.now())
+    assert [(d.chat_id, d.attempts) for d in again] == [(1, 1)]
+    await storage.mark_dead(again[0].id, "gave up")
+    assert await storage.outbox_counts() == {"sent": 1, "cancelled": 2, "dead": 1}
+    stored = await storage.chat(2)
+    assert stored is not None and not stored.active
+    # A chat that writes to the bot again is active again.
+    back, created = await storage.ensure_chat(2, type="private", title=None, language="en", now=clock.now())
+    assert back.active and not created
+
+
+async def test_latest_by_category_and_times_are_utc(storage: Storage, clock: FakeClock) -> None:
+    await storage.sync_catalog([feed()])
+    await storage.store_batch(
+        "f1",
+        new=[item("r", ("regulation",)), item("m", ("ev-market",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    only = await storage.latest_items(category="ev-market")
+    assert [i.title for i in only] == ["Story m"]
+    assert only[0].first_seen_at == clock.now()
+    assert only[0].first_seen_at.utcoffset() == timedelta(0)

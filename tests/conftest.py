@@ -1,0 +1,22 @@
+"""Fixtures shared across the suite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.support import DatabaseTarget, FakeClock, database
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock at a fixed start time."""
+    return FakeClock()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[DatabaseTarget]:
+    """A fresh database, once on SQLite and once on PostgreSQL."""
+    async with database(request.param, str(tmp_path)) as target:
+        yield target
