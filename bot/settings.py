@@ -1,0 +1,139 @@
+"""Service settings from `EVBOT_*` environment variables and a `.env` file.
+
+pydantic-settings does the reading, typing and `.env` handling; this module
+only declares the variables (the contract's table, plus extensions) and turns
+a validation failure into one readable line per variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "EVBOT_"
+DEFAULT_DATABASE_URL = "sqlite:///./data/evbot.sqlite3"
+
+
+class SettingsError(Exception):
+    """Settings are missing or invalid; `lines` name each variable and the problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = DEFAULT_DATABASE_URL
+    feeds_file: Path | None = None
+    rules_file: Path | None = None
+    poll_interval: int = Field(default=300, ge=1)
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    # Extensions beyond the contract's table.
+    http_port: int | None = Field(default=None, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    timezone: str = "Europe/Istanbul"
+    max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    send_rate: float = Field(default=30.0, gt=0)
+    retention_days: int = Field(default=30, ge=1)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError(
+                    "must be comma-separated numeric Telegram user ids, e.g. 12345,67890"
+                ) from None
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if "://" not in value or scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError(
+                "must be a SQLAlchemy URL such as sqlite:///path/evbot.sqlite3 "
+                "or postgresql://user:pass@host/db"
+            )
+        return value
+
+    @field_validator("feeds_file", "rules_file")
+    @classmethod
+    def _check_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        if ":" not in token or " " in token:
+            raise ValueError("does not look like a BotFather token (digits:letters)")
+        return SecretStr(token)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use Area/City)") from None
+        return value
+
+
+def _describe(error: ValidationError) -> list[str]:
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        value = problem.get("input")
+        shown = "" if field == "telegram_token" or isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {message}{shown}")
+    return lines
+
+
+def load_settings(*, require_token: bool = False, env_file: Path | None = None) -> Settings:
+    """Read settings; raise SettingsError naming every bad variable."""
+    try:
+        settings = Settings(_env_file=env_file or ".env")  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    if require_token and settings.telegram_token is None:
+        raise SettingsError(
+            [
+                f"{ENV_PREFIX}TELEGRAM_TOKEN: is required for `evbot run` "
+                "(get one from @BotFather, or use `evbot run --console`)"
+            ]
+        )
+    return settings
