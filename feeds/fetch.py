@@ -1,0 +1,277 @@
+"""Fetch one feed over HTTP: conditional GET, size and time limits, no raising.
+
+``fetch`` turns every network or HTTP outcome into a :class:`FetchResult`:
+
+* ``NOT_MODIFIED`` — 304 to our ``If-None-Match``/``If-Modified-Since``;
+* ``UNCHANGED`` — 200 but the body is byte-identical (SHA-256) to the last
+  successfully processed one: skip parsing too (its ``validators`` carry the
+  server's fresh ETag/Last-Modified and may be stored right away);
+* ``OK`` — a new body to parse. Its ``validators`` are to be stored only
+  after the update that uses the body succeeded, so a failed update is
+  retried with a full fetch;
+* ``GONE`` — 410: disable the feed;
+* ``ERROR`` — everything else, with a short ``error_kind`` slug and a human
+  line. 429 and 503 carry ``retry_after`` in seconds (from a number or an
+  HTTP date).
+
+Redirects are followed up to the client's ``max_redirects``; if the chain
+starts with permanent redirects (301/308), ``moved_to`` is where the last of
+them pointed, so the caller can update the stored URL. The body is streamed
+and cut off once it exceeds ``max_bytes`` *after* decompression (a gzip bomb
+is stopped like a plain 50 MB body), and the whole request, body included,
+must finish within ``total_timeout`` seconds (an endless slow body is cut off
+even though each chunk arrives within the read timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+
+import httpx
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_USER_AGENT",
+    "FetchResult",
+    "FetchStatus",
+    "Validators",
+    "build_client",
+    "fetch",
+    "parse_retry_after",
+]
+
+DEFAULT_USER_AGENT = "evbot/0.1 (Turkish e-mobility news alerts; +https://github.com/evbot/evbot)"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# Retry-After values beyond this are treated as this (a typo of a server
+# should not silence a feed for a year).
+MAX_RETRY_AFTER = 7 * 24 * 3600.0
+_PERMANENT = (301, 308)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """Opaque conditional-GET state of one feed; store it as ``to_json()``."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+    def to_json(self) -> str:
+        """Compact JSON for one text column."""
+        data = {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified),
+                                  ("body_hash", self.body_hash)) if v}
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Validators:
+        """Inverse of :meth:`to_json`; empty or unreadable input gives no validators."""
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+
+        def get(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return cls(get("etag"), get("last_modified"), get("body_hash"))
+
+
+class FetchStatus(StrEnum):
+    """What a fetch achieved; see the module docstring."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    UNCHANGED = "unchanged"
+    GONE = "gone"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Outcome of one fetch. ``body`` is set only for ``OK``."""
+
+    status: FetchStatus
+    url: str
+    final_url: str
+    body: bytes | None
+    validators: Validators
+    moved_to: str | None
+    retry_after: float | None
+    http_status: int | None
+    error_kind: str | None
+    error: str | None
+    elapsed: float
+    content_type: str | None = None
+
+
+def build_client(
+    *,
+    user_agent: str = DEFAULT_USER_AGENT,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 20.0,
+    max_redirects: int = 5,
+    max_connections: int = 100,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The one shared client for all feeds (close it on shutdown)."""
+    return httpx.AsyncClient(
+        headers={
+            "User-Agent": user_agent,
+            "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "
+            "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        },
+        timeout=httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None
+        ),
+        follow_redirects=True,
+        max_redirects=max_redirects,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        transport=transport,
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
+
+
+def _moved_to(response: httpx.Response) -> str | None:
+    """Target of the leading run of permanent redirects, if any."""
+    chain = [*response.history, response]
+    moved: str | None = None
+    for hop, nxt in itertools.pairwise(chain):
+        if hop.status_code not in _PERMANENT:
+            break
+        moved = str(nxt.url)
+    return moved
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if (
+        declared is not None
+        and declared.isdigit()
+        and int(declared) > max_bytes
+        and not response.headers.get("content-encoding")
+    ):
+        raise _TooLarge(f"Content-Length {declared} exceeds {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():  # decompressed
+        size += len(chunk)
+        if size > max_bytes:
+            raise _TooLarge(f"body exceeds {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    validators: Validators,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    total_timeout: float = 60.0,
+) -> FetchResult:
+    """Fetch ``url`` once; never raises for network or HTTP problems."""
+    started = time.perf_counter()
+    base = FetchResult(
+        status=FetchStatus.ERROR, url=url, final_url=url, body=None, validators=validators,
+        moved_to=None, retry_after=None, http_status=None, error_kind=None, error=None,
+        elapsed=0.0,
+    )
+
+    def done(**changes: object) -> FetchResult:
+        return replace(base, elapsed=time.perf_counter() - started, **changes)  # type: ignore[arg-type]
+
+    headers: dict[str, str] = {}
+    if validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+
+    try:
+        async with asyncio.timeout(total_timeout):
+            async with client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                common: dict[str, object] = {
+                    "final_url": str(response.url),
+                    "moved_to": _moved_to(response),
+                    "http_status": status,
+                    "content_type": response.headers.get("content-type"),
+                }
+                if status == 304:
+                    return done(status=FetchStatus.NOT_MODIFIED, **common)
+                if status == 410:
+                    return done(status=FetchStatus.GONE, error_kind="http_410",
+                                error="410 Gone: the feed was removed", **common)
+                if not 200 <= status < 300:
+                    retry = None
+                    if status in (429, 503):
+                        retry = parse_retry_after(
+                            response.headers.get("retry-after"), datetime.now(UTC)
+                        )
+                    phrase = response.reason_phrase or "error"
+                    return done(error_kind=f"http_{status}", error=f"HTTP {status} {phrase}",
+                                retry_after=retry, **common)
+                body = await _read_limited(response, max_bytes)
+    except _TooLarge as exc:
+        return done(error_kind="too_large", error=str(exc))
+    except TimeoutError:
+        return done(error_kind="timeout", error=f"no complete response within {total_timeout:g} s")
+    except httpx.TooManyRedirects:
+        return done(error_kind="redirect_loop", error="too many redirects (loop?)")
+    except httpx.ConnectTimeout:
+        return done(error_kind="connect_timeout", error="timed out connecting")
+    except httpx.TimeoutException as exc:
+        return done(error_kind="timeout", error=f"timed out: {type(exc).__name__}")
+    except httpx.ConnectError as exc:
+        return done(error_kind="connect", error=f"cannot connect: {exc or type(exc).__name__}")
+    except httpx.DecodingError as exc:
+        return done(error_kind="decode", error=f"bad content encoding: {exc}")
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        return done(error_kind="bad_url", error=f"bad URL: {exc}")
+    except httpx.HTTPError as exc:
+        return done(error_kind="network", error=f"{type(exc).__name__}: {exc}")
+
+    body_hash = hashlib.sha256(body).hexdigest()
+    new_validators = Validators(
+        etag=response.headers.get("etag") or None,
+        last_modified=response.headers.get("last-modified") or None,
+        body_hash=body_hash,
+    )
+    if validators.body_hash == body_hash:
+        return done(status=FetchStatus.UNCHANGED, validators=new_validators, **common)
+    return done(status=FetchStatus.OK, body=body, validators=new_validators, **common)

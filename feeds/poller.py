@@ -1,0 +1,155 @@
+"""Poll a batch of feeds: bounded concurrency, parsing off the event loop.
+
+``poll_batch`` fetches every request with at most ``concurrency`` requests in
+flight overall and ``per_host`` per host (``host:port``). A task first takes
+its host's slot and only then a global one, so feeds queued behind a slow
+host never occupy global slots: a slow host delays its own feeds only.
+
+``OK`` bodies are parsed by :func:`feeds.parse.parse_feed` in a worker
+thread (or the ``executor`` given, e.g. a process pool), so the event loop
+keeps serving Telegram updates while a large feed parses. Every failure —
+network, HTTP, parse, even an unexpected bug — is a value in the returned
+:class:`PollOutcome`; one feed never stops the batch. Outcomes come back in
+request order; ``on_outcome`` is also called as each one completes, so the
+caller can store results without waiting for the slowest feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from feeds.fetch import DEFAULT_MAX_BYTES, FetchResult, FetchStatus, Validators, fetch
+from feeds.parse import FeedParseError, ParsedFeed, parse_feed
+
+__all__ = ["PollOutcome", "PollRequest", "host_key", "poll_batch", "timed_parse"]
+
+
+@dataclass(frozen=True)
+class PollRequest:
+    """One feed to poll, with its stored conditional-GET state."""
+
+    feed_id: str
+    url: str
+    validators: Validators
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """Fetch result plus, for ``OK`` bodies, the parse (or why it failed)."""
+
+    request: PollRequest
+    fetch: FetchResult
+    parsed: ParsedFeed | None
+    parse_error: str | None
+    parse_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the feed was reached and nothing needs recording as an error."""
+        return self.fetch.status in (
+            FetchStatus.OK, FetchStatus.NOT_MODIFIED, FetchStatus.UNCHANGED
+        ) and self.parse_error is None
+
+
+def host_key(url: str) -> str:
+    """The per-host concurrency key of a URL: lower-case ``host:port``."""
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return url
+
+
+def timed_parse(
+    body: bytes, base_url: str, now: datetime, content_type: str | None
+) -> tuple[ParsedFeed | None, str | None, float]:
+    """``parse_feed`` returning (parsed, error, seconds); picklable for process pools."""
+    started = time.perf_counter()
+    try:
+        parsed = parse_feed(body, base_url=base_url, now=now, content_type=content_type)
+    except FeedParseError as exc:
+        return None, str(exc), time.perf_counter() - started
+    except Exception as exc:  # a parser bug must not take the batch down
+        return None, f"parser crashed: {type(exc).__name__}: {exc}", time.perf_counter() - started
+    return parsed, None, time.perf_counter() - started
+
+
+async def poll_one(
+    client: httpx.AsyncClient,
+    request: PollRequest,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    total_timeout: float = 60.0,
+    now: Callable[[], datetime],
+    executor: Executor | None = None,
+    parse_off_loop: bool = True,
+) -> PollOutcome:
+    """Fetch and, if there is a new body, parse one feed (no concurrency limits)."""
+    result = await fetch(
+        client, request.url, request.validators, max_bytes=max_bytes, total_timeout=total_timeout
+    )
+    if result.status is not FetchStatus.OK or result.body is None:
+        return PollOutcome(request, result, None, None, 0.0)
+    args = (result.body, result.final_url, now(), result.content_type)
+    if parse_off_loop:
+        loop = asyncio.get_running_loop()
+        parsed, error, seconds = await loop.run_in_executor(executor, timed_parse, *args)
+    else:
+        parsed, error, seconds = timed_parse(*args)
+    return PollOutcome(request, result, parsed, error, seconds)
+
+
+def _crashed(request: PollRequest, exc: BaseException) -> PollOutcome:
+    result = FetchResult(
+        status=FetchStatus.ERROR, url=request.url, final_url=request.url, body=None,
+        validators=request.validators, moved_to=None, retry_after=None, http_status=None,
+        error_kind="internal", error=f"{type(exc).__name__}: {exc}", elapsed=0.0,
+    )
+    return PollOutcome(request, result, None, None, 0.0)
+
+
+async def poll_batch(
+    client: httpx.AsyncClient,
+    requests: Sequence[PollRequest],
+    *,
+    concurrency: int = 20,
+    per_host: int = 2,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    total_timeout: float = 60.0,
+    now: Callable[[], datetime],
+    executor: Executor | None = None,
+    parse_off_loop: bool = True,
+    on_outcome: Callable[[PollOutcome], None] | None = None,
+) -> list[PollOutcome]:
+    """Poll all ``requests``; outcomes in request order. Never raises for one feed.
+
+    ``now`` is called once per parsed feed (future dates clamp to it).
+    ``parse_off_loop=False`` parses on the event loop (for benchmarks only).
+    """
+    overall = asyncio.Semaphore(max(1, concurrency))
+    hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def run(request: PollRequest) -> PollOutcome:
+        host = hosts.setdefault(host_key(request.url), asyncio.Semaphore(max(1, per_host)))
+        try:
+            async with host, overall:
+                outcome = await poll_one(
+                    client, request, max_bytes=max_bytes, total_timeout=total_timeout,
+                    now=now, executor=executor, parse_off_loop=parse_off_loop,
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # defensive: fetch/parse already turn errors into values
+            outcome = _crashed(request, exc)
+        if on_outcome is not None:
+            on_outcome(outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(run(r) for r in requests)))
