@@ -1,6 +1,118 @@
-"""Command line entry point."""
+"""The `evbot` command line: run, demo, classify, check-rules, eval-rules, feeds, db."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot import cli_feeds, cli_rules
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_SETTINGS = 2
 
 
-def main() -> None:
+def _settings_or_exit(*, require_token: bool = False) -> Settings:
+    try:
+        return load_settings(require_token=require_token)
+    except SettingsError as error:
+        for line in error.lines:
+            print(f"evbot: {line}", file=sys.stderr)
+        raise SystemExit(EXIT_SETTINGS) from None
+
+
+async def _serve(run: Callable[[], Awaitable[None]], stop: Callable[[], None]) -> None:
+    """Run until SIGINT/SIGTERM (as `docker stop` sends) asks for a clean stop."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop)
+    await run()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the service (Telegram, or console with --console)."""
+    from bot.service import Service, ServiceOptions
+
+    settings = _settings_or_exit(require_token=not args.console)
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    setup_logging(settings.log_level, settings.log_format, [token])
+    try:
+        service = Service(settings, options=ServiceOptions(console=args.console))
+    except Exception as error:  # a broken rules file or catalog at start-up
+        print(f"evbot: cannot start: {error}", file=sys.stderr)
+        return EXIT_SETTINGS
+    asyncio.run(_serve(service.run_until_stopped, service.stop_event.set))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve bundled sample entries locally and run the console pipeline on them."""
+    from bot.demo import run_demo
+
+    setup_logging("WARNING")
+    return asyncio.run(run_demo(every=args.every, count=args.count))
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply database migrations and exit."""
+    from bot.db import create_engine, current_revision, upgrade
+
+    settings = _settings_or_exit()
+
+    async def go() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = asyncio.run(go())
+    print(f"database is at revision {revision}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="evbot",
+        description="Turkish electric-mobility news alerts for Telegram.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the service (Telegram long polling, feeds, delivery)")
+    run.add_argument(
+        "--console", action="store_true", help="no Telegram: print alerts for all categories"
+    )
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="see alerts within seconds: local sample feed, no network")
+    demo.add_argument("--every", type=float, default=3.0, help="seconds between new sample entries")
+    demo.add_argument(
+        "--count", type=int, default=None, help="stop after this many new entries (default: all)"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    cli_rules.register(sub)
+    cli_feeds.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     """Run the evbot command line."""
-    raise SystemExit(0)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except KeyboardInterrupt:
+        code = 130
+    raise SystemExit(code)

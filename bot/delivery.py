@@ -95,7 +95,7 @@ Action = Retry | Dead | Deactivate | ResendPlain
 
 def backoff(attempts: int, rng: random.Random) -> float:
     """Exponential backoff with full jitter, capped (seconds)."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts)))
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, attempts))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 

@@ -68,8 +68,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     "tr": {
         "welcome": (
             "👋 <b>evbot</b>'a hoş geldiniz: Türkiye'nin elektrikli mobilite sektöründen "
-            "haber uyarıları.\nArtık <b>tüm</b> kategorilere abonesiniz. Aşağıdan daraltabilirsiniz; "
-            "/help tüm komutları listeler."
+            "haber uyarıları.\nArtık <b>tüm</b> kategorilere abonesiniz. "
+            "Aşağıdan daraltabilirsiniz; /help tüm komutları listeler."
         ),
         "help": (
             "<b>evbot</b>, Türkiye'de elektrikli mobiliteyle ilgili Türkçe ve İngilizce haberleri "

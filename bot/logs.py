@@ -58,4 +58,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: list[str] | N
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Telegram URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # A poll pass that outlasts its tick is expected, not worth a warning each time.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)

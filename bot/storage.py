@@ -82,7 +82,7 @@ class FetchRecord:
 class NewItem:
     """A story to insert, with its classification."""
 
-    identity: str
+    identities: tuple[str, ...]
     title: str
     summary: str
     link: str | None
@@ -102,7 +102,7 @@ class NewItem:
 class SeenAgain:
     """An entry that is a story already stored (another source, or a re-published one)."""
 
-    identity: str
+    identities: tuple[str, ...]
     story_id: int
     link: str | None
 
@@ -222,8 +222,7 @@ class Storage:
         """Make the feeds table follow the catalog; feeds no longer listed stop being polled."""
         async with self.engine.begin() as conn:
             existing = {
-                r.id: r
-                for r in (await conn.execute(select(t.feeds.c.id, t.feeds.c.url))).all()
+                r.id: r for r in (await conn.execute(select(t.feeds.c.id, t.feeds.c.url))).all()
             }
             for spec in catalog:
                 values = {
@@ -359,11 +358,11 @@ class Storage:
         *,
         new: Sequence[NewItem],
         again: Sequence[SeenAgain],
-        seen: Sequence[str],
+        seen: Sequence[str],  # identities of entries already known
         record: FetchRecord,
         now: datetime,
     ) -> StoredBatch:
-        """Apply one poll's decisions atomically: stories, sources, seen entries, outbox, fetch state."""
+        """Apply one poll's decisions in one transaction: stories, sources, outbox, fetch state."""
         item_ids: list[int] = []
         outbox_rows = 0
         async with self.engine.begin() as conn:
@@ -371,14 +370,16 @@ class Storage:
                 if entry.same_as_batch_index is not None:
                     story_id = item_ids[entry.same_as_batch_index]
                     item_ids.append(story_id)
-                    await self._link_source(conn, story_id, feed_id, entry.identity, entry.link, now)
+                    await self._link_source(
+                        conn, story_id, feed_id, entry.identities, entry.link, now
+                    )
                     continue
                 story_id = await self._insert_item(conn, feed_id, entry, now)
                 item_ids.append(story_id)
                 if entry.alert:
                     outbox_rows += await self._enqueue_alert(conn, story_id, entry.categories, now)
             for dup in again:
-                await self._link_source(conn, dup.story_id, feed_id, dup.identity, dup.link, now)
+                await self._link_source(conn, dup.story_id, feed_id, dup.identities, dup.link, now)
             if seen:
                 await conn.execute(
                     self._insert_ignore(t.feed_entries),
@@ -415,7 +416,7 @@ class Storage:
                 insert(t.item_categories),
                 [{"item_id": story_id, "category": c} for c in entry.categories],
             )
-        await self._link_source(conn, story_id, feed_id, entry.identity, entry.link, now)
+        await self._link_source(conn, story_id, feed_id, entry.identities, entry.link, now)
         return story_id
 
     async def _link_source(
@@ -423,7 +424,7 @@ class Storage:
         conn: AsyncConnection,
         story_id: int,
         feed_id: str,
-        identity: str,
+        identities: Sequence[str],
         link: str | None,
         now: datetime,
     ) -> None:
@@ -433,9 +434,11 @@ class Storage:
             )
         )
         await conn.execute(
-            self._insert_ignore(t.feed_entries).values(
-                feed_id=feed_id, identity=identity, item_id=story_id, seen_at=now
-            )
+            self._insert_ignore(t.feed_entries),
+            [
+                {"feed_id": feed_id, "identity": i, "item_id": story_id, "seen_at": now}
+                for i in dict.fromkeys(identities)
+            ],
         )
 
     async def _enqueue_alert(
@@ -475,7 +478,9 @@ class Storage:
         )
         return len(per_chat)
 
-    async def _sources(self, conn: AsyncConnection, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    async def _sources(
+        self, conn: AsyncConnection, item_ids: Sequence[int]
+    ) -> dict[int, list[str]]:
         if not item_ids:
             return {}
         rows = await conn.execute(
@@ -552,9 +557,7 @@ class Storage:
                         .where(t.chats.c.id == chat_id)
                         .values(active=True, inactive_reason=None, updated_at=now)
                     )
-                    row = (
-                        await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))
-                    ).one()
+                    row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).one()
                 return _chat_row(row), False
             await conn.execute(
                 self._insert_ignore(t.chats).values(
@@ -589,7 +592,7 @@ class Storage:
             )
 
     async def deactivate_chat(self, chat_id: int, reason: str, now: datetime) -> int:
-        """Mark a chat inactive and cancel its pending deliveries; returns how many were cancelled."""
+        """Mark a chat inactive and cancel its pending deliveries; returns how many."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(t.chats)

@@ -10,8 +10,8 @@ import pytest
 from bot.delivery import (
     BACKOFF_CAP,
     MAX_ATTEMPTS,
-    Dead,
     Deactivate,
+    Dead,
     FailureKind,
     ResendPlain,
     Retry,
@@ -25,7 +25,10 @@ NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 def act(kind: FailureKind, attempts: int = 0, **kw: object) -> object:
     return failure_action(
-        SendFailure(kind, "x", **kw), attempts=attempts, now=NOW, rng=random.Random(1)  # type: ignore[arg-type]
+        SendFailure(kind, "x", **kw),
+        attempts=attempts,
+        now=NOW,
+        rng=random.Random(1),  # type: ignore[arg-type]
     )
 
 

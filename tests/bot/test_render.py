@@ -1,4 +1,4 @@
-"""Alert rendering: escaped, valid Telegram HTML, within the length limit, whatever the feed sent."""
+"""Alert rendering: escaped, valid Telegram HTML within the length limit, whatever the input."""
 
 from __future__ import annotations
 

@@ -36,9 +36,11 @@ def ok(clock: FakeClock, validators: str | None = '{"etag": "x"}') -> FetchRecor
     )
 
 
-def item(identity: str, categories: tuple[str, ...], *, alert: bool = True, **kw: object) -> NewItem:
+def item(
+    identity: str, categories: tuple[str, ...], *, alert: bool = True, **kw: object
+) -> NewItem:
     return NewItem(
-        identity=identity,
+        identities=(identity,),
         title=f"Story {identity}",
         summary="",
         link=f"https://example.org/{identity}",
@@ -147,7 +149,12 @@ async def test_backlog_items_are_stored_without_alerts(storage: Storage, clock: 
     await storage.sync_catalog([feed()])
     await chat(storage, clock, 1, CATS)
     await storage.store_batch(
-        "f1", new=[item("old", CATS, alert=False)], again=[], seen=[], record=ok(clock), now=clock.now()
+        "f1",
+        new=[item("old", CATS, alert=False)],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
     )
     assert await storage.due_deliveries(clock.now()) == []
     assert [i.title for i in await storage.latest_items()] == ["Story old"]
@@ -165,7 +172,7 @@ async def test_same_story_from_second_feed_is_a_source_not_a_new_alert(
     await storage.store_batch(
         "b",
         new=[],
-        again=[SeenAgain("y", first.item_ids[0], "https://other.example/y")],
+        again=[SeenAgain(("y",), first.item_ids[0], "https://other.example/y")],
         seen=[],
         record=ok(clock),
         now=clock.now(),
@@ -239,7 +246,9 @@ async def test_sent_retried_dead_and_deactivated(storage: Storage, clock: FakeCl
     stored = await storage.chat(2)
     assert stored is not None and not stored.active
     # A chat that writes to the bot again is active again.
-    back, created = await storage.ensure_chat(2, type="private", title=None, language="en", now=clock.now())
+    back, created = await storage.ensure_chat(
+        2, type="private", title=None, language="en", now=clock.now()
+    )
     assert back.active and not created
 
 

@@ -1,4 +1,4 @@
-"""Initial tables: feeds and fetch state, items, sources, seen entries, chats, subscriptions, outbox.
+"""Initial tables: feeds, items, sources, seen entries, chats, subscriptions, outbox.
 
 Revision ID: 0001
 Revises:
@@ -99,7 +99,10 @@ def upgrade() -> None:
     op.create_table(
         "subscriptions",
         sa.Column(
-            "chat_id", sa.BigInteger, sa.ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+            "chat_id",
+            sa.BigInteger,
+            sa.ForeignKey("chats.id", ondelete="CASCADE"),
+            primary_key=True,
         ),
         sa.Column("category", sa.String(64), primary_key=True),
     )

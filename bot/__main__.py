@@ -1,0 +1,5 @@
+"""`python -m bot` is `evbot`."""
+
+from bot.cli import main
+
+main()

@@ -1,0 +1,231 @@
+"""The poll job: due feeds → fetch and parse (feeds) → decide → classify (rules) → store.
+
+This module wires the pure pieces together; every decision lives in `feeds`
+(what is new, when to poll next) or `rules` (what it is about), and every
+write goes through `Storage.store_batch` in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from bot.clock import Clock
+from bot.storage import FeedRow, FetchRecord, NewItem, SeenAgain, Storage
+from feeds.dedupe import AlreadySeen, KnownStory, NewStory, SameStory, decide
+from feeds.entries import Entry
+from feeds.fetch import FetchStatus, Validators
+from feeds.poller import PollOutcome, PollRequest, poll_batch
+from feeds.schedule import next_delay
+from rules import RuleSet
+
+log = logging.getLogger(__name__)
+
+DEDUPE_WINDOW = timedelta(hours=48)
+
+
+@dataclass
+class PollReport:
+    """What one pass of the poll job did."""
+
+    polled: int = 0
+    new_items: int = 0
+    alerts_queued: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Ingestor:
+    """Polls due feeds and stores what is new."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        client: httpx.AsyncClient,
+        rules: Callable[[], RuleSet],
+        clock: Clock,
+        *,
+        default_interval: int,
+        max_bytes: int,
+        rng: random.Random | None = None,
+        on_alerts: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.storage = storage
+        self.client = client
+        self.rules = rules
+        self.clock = clock
+        self.default_interval = default_interval
+        self.max_bytes = max_bytes
+        self.rng = rng or random.Random()
+        self.on_alerts = on_alerts
+        self.passes = 0
+        self._pass_done = asyncio.Condition()
+
+    async def poll_due(self) -> PollReport:
+        """Poll every feed that is due now."""
+        try:
+            due = await self.storage.due_feeds(self.clock.now())
+            return await self.poll(due)
+        finally:
+            async with self._pass_done:
+                self.passes += 1
+                self._pass_done.notify_all()
+
+    async def wait_for_pass(self, after: int, within: float = 10.0) -> int:
+        """Wait until a poll pass numbered above `after` has finished; returns the count."""
+        async with asyncio.timeout(within), self._pass_done:
+            await self._pass_done.wait_for(lambda: self.passes > after)
+            return self.passes
+
+    async def poll(self, feeds: list[FeedRow]) -> PollReport:
+        """Poll these feeds once and store the results."""
+        report = PollReport()
+        if not feeds:
+            return report
+        by_id = {f.id: f for f in feeds}
+        requests = [
+            PollRequest(
+                feed_id=f.id, url=f.fetch_url, validators=Validators.from_json(f.validators)
+            )
+            for f in feeds
+        ]
+        outcomes = await poll_batch(
+            self.client, requests, max_bytes=self.max_bytes, now=self.clock.now
+        )
+        for outcome in outcomes:
+            feed = by_id[outcome.request.feed_id]
+            report.polled += 1
+            try:
+                await self._apply(feed, outcome, report)
+            except Exception as error:
+                # One feed's storage problem must not stop the others.
+                log.exception("storing feed %s failed", feed.id)
+                report.errors[feed.id] = f"storage: {error}"
+        if report.alerts_queued:
+            self.on_alerts()
+        return report
+
+    def _record(self, feed: FeedRow, outcome: PollOutcome, *, success: bool) -> FetchRecord:
+        fetch = outcome.fetch
+        interval = float(feed.interval or self.default_interval)
+        failures = 0 if success else feed.consecutive_failures + 1
+        status = (
+            fetch.status if success or fetch.status is not FetchStatus.OK else FetchStatus.ERROR
+        )
+        delay = next_delay(
+            status=status,
+            interval=interval,
+            consecutive_failures=failures,
+            retry_after=fetch.retry_after,
+            rng=self.rng,
+        )
+        error = fetch.error if outcome.parse_error is None else outcome.parse_error
+        kind = fetch.error_kind if outcome.parse_error is None else "parse"
+        return FetchRecord(
+            status=fetch.status.value if outcome.parse_error is None else "parse_error",
+            success=success,
+            duration=fetch.elapsed + outcome.parse_seconds,
+            next_poll_at=self.clock.now() + timedelta(seconds=delay),
+            validators=fetch.validators.to_json() if success else None,
+            error=None if success else error,
+            error_kind=None if success else kind,
+            moved_to=fetch.moved_to,
+            disabled_reason="gone (HTTP 410)" if fetch.status is FetchStatus.GONE else None,
+        )
+
+    async def _apply(self, feed: FeedRow, outcome: PollOutcome, report: PollReport) -> None:
+        fetch = outcome.fetch
+        now = self.clock.now()
+        if fetch.status in {FetchStatus.ERROR, FetchStatus.GONE} or outcome.parse_error:
+            record = self._record(feed, outcome, success=False)
+            report.errors[feed.id] = record.error or fetch.status.value
+            log.warning("feed %s: %s", feed.id, record.error or fetch.status.value)
+            await self.storage.record_fetch(feed.id, record, now)
+            return
+        if outcome.parsed is None:  # 304 or byte-identical body
+            await self.storage.record_fetch(feed.id, self._record(feed, outcome, success=True), now)
+            return
+
+        entries = outcome.parsed.entries
+        seen = await self.storage.seen_identities(
+            feed.id, (i for e in entries for i in (e.identity, *e.identities))
+        )
+        recent = [
+            KnownStory(s.story_id, s.canonical_link, s.title_key, s.first_seen)
+            for s in await self.storage.recent_stories(now - DEDUPE_WINDOW)
+        ]
+        decisions = decide(
+            entries,
+            seen_identities=seen,
+            recent_stories=recent,
+            first_poll=feed.first_success_at is None,
+            now=now,
+            window=DEDUPE_WINDOW,
+        )
+        rules = self.rules()
+        new: list[NewItem] = []
+        new_index: dict[int, int] = {}  # decision index -> index in `new`
+        again: list[SeenAgain] = []
+        seen_only: list[str] = []
+        for index, decision in enumerate(decisions):
+            entry = decision.entry
+            identities = tuple(dict.fromkeys((entry.identity, *entry.identities)))
+            match decision:
+                case NewStory(alert=alert):
+                    result = rules.classify(entry.title, entry.summary, feed.language)
+                    new_index[index] = len(new)
+                    new.append(
+                        _new_item(
+                            entry,
+                            identities,
+                            categories=result.categories,
+                            topics=result.topics,
+                            entities=result.entities,
+                            matches={k: [h.term for h in v] for k, v in result.matches.items()},
+                            alert=alert,
+                        )
+                    )
+                case SameStory(story_id=int(story_id)):
+                    again.append(SeenAgain(identities, story_id, entry.link))
+                case SameStory(batch_index=int(batch_index)):
+                    new.append(
+                        _new_item(entry, identities, same_as_batch_index=new_index[batch_index])
+                    )
+                case AlreadySeen():
+                    seen_only.extend(identities)
+        stored = await self.storage.store_batch(
+            feed.id,
+            new=new,
+            again=again,
+            seen=seen_only,
+            record=self._record(feed, outcome, success=True),
+            now=now,
+        )
+        report.new_items += len(stored.item_ids)
+        report.alerts_queued += stored.outbox_rows
+        if stored.item_ids:
+            log.info(
+                "feed %s: %d new stories, %d alerts queued",
+                feed.id,
+                len(stored.item_ids),
+                stored.outbox_rows,
+            )
+
+
+def _new_item(entry: Entry, identities: tuple[str, ...], **extra: Any) -> NewItem:
+    return NewItem(
+        identities=identities,
+        title=entry.title,
+        summary=entry.summary,
+        link=entry.link,
+        canonical_link=entry.canonical_link,
+        title_key=entry.title_key,
+        published_at=entry.published,
+        **extra,
+    )

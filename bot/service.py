@@ -1,0 +1,246 @@
+"""The composition root: wires feeds, rules, storage, scheduler, delivery and Telegram.
+
+One event loop holds everything: the APScheduler `AsyncIOScheduler` runs the
+poll and reload jobs, the delivery worker is a task woken when alerts are
+queued, and python-telegram-bot's Application polls for updates beside them.
+`--console` mode runs the same pipeline with a console chat instead of Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock, SystemClock
+from bot.delivery import DeliveryWorker, Sender
+from bot.ingest import Ingestor
+from bot.reloader import ReloadingFile
+from bot.render import AlertView, RenderedMessage, render_alert
+from bot.settings import Settings
+from bot.storage import CatalogFeed, Delivery, Storage
+from bot.telegram_app.app import (
+    AnyApplication,
+    build_application,
+    start_application,
+    stop_application,
+)
+from bot.telegram_app.handlers import Services
+from bot.telegram_app.sender import TelegramSender
+from feeds.catalog import DEFAULT_CATALOG_PATH, FeedSpec, load_catalog
+from feeds.fetch import build_client
+from rules import DEFAULT_RULES_PATH, RuleSet, load_rules
+
+log = logging.getLogger(__name__)
+
+CONSOLE_CHAT_ID = 0
+
+
+class ConsoleSender:
+    """Prints alerts instead of sending them (`evbot run --console`, `evbot demo`)."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self.count = 0
+
+    async def send(self, chat_id: int, message: RenderedMessage) -> int | None:
+        """Print the plain-text form of the message."""
+        self.count += 1
+        rule = "─" * 60
+        print(f"{rule}\n{message.plain}\n", file=self.out, flush=True)
+        return self.count
+
+
+def alert_renderer(
+    rules: Callable[[], RuleSet], tz: ZoneInfo
+) -> Callable[[Delivery], RenderedMessage]:
+    """Turn a claimed outbox row into the message for its chat."""
+
+    def render(delivery: Delivery) -> RenderedMessage:
+        item = delivery.item
+        if item is None:
+            text = str(delivery.reason.get("text", ""))
+            return RenderedMessage(html=text, plain=text)
+        ruleset = rules()
+        lang = delivery.chat_language
+        names = {c.id: c.name(lang) for c in ruleset.categories}
+        tags = {tag.id: tag.hashtag for tag in (*ruleset.topics, *ruleset.entities)}
+        view = AlertView(
+            item_id=item.id,
+            title=item.title,
+            summary=item.summary,
+            link=item.link,
+            sources=item.sources,
+            seen_at=item.first_seen_at,
+            category_names=[names[c] for c in item.categories if c in names],
+            hashtags=[tags[x] for x in (*item.entities, *item.topics) if x in tags],
+        )
+        return render_alert(view, lang=lang, tz=tz)
+
+    return render
+
+
+def _catalog_rows(specs: list[FeedSpec]) -> list[CatalogFeed]:
+    return [CatalogFeed(s.id, s.name, s.url, s.language, s.interval, s.enabled) for s in specs]
+
+
+@dataclass
+class ServiceOptions:
+    """Knobs tests and the demo turn; production uses the defaults."""
+
+    console: bool = False
+    console_out: TextIO | None = None
+    tick_seconds: float = 1.0
+    reload_seconds: float = 5.0
+    telegram_poll_timeout: int = 10
+
+
+class Service:
+    """The whole evbot process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        options: ServiceOptions | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or ServiceOptions()
+        self.clock = clock or SystemClock()
+        self.stop_event = asyncio.Event()
+        self.rules = ReloadingFile(
+            Path(settings.rules_file or DEFAULT_RULES_PATH), load_rules, what="rules"
+        )
+        self.catalog = ReloadingFile(
+            Path(settings.feeds_file or DEFAULT_CATALOG_PATH), load_catalog, what="feed catalog"
+        )
+        self.storage: Storage | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.application: AnyApplication | None = None
+        self.worker: DeliveryWorker | None = None
+        self.ingestor: Ingestor | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client = build_client()
+
+    def current_rules(self) -> RuleSet:
+        """The rules in force (hot-reloaded)."""
+        return self.rules.value
+
+    async def start(self) -> None:
+        """Open the database, sync the catalog, start Telegram, the scheduler and delivery."""
+        settings = self.settings
+        self.storage = storage = await Storage.open(settings.database_url)
+        await storage.sync_catalog(_catalog_rows(self.catalog.value))
+        tz = ZoneInfo(settings.timezone)
+
+        sender: Sender
+        if self.options.console:
+            await self._ensure_console_chat(storage)
+            sender = ConsoleSender(self.options.console_out)
+        else:
+            assert settings.telegram_token is not None
+            svc = Services(
+                storage=storage,
+                rules=self.current_rules,
+                clock=self.clock,
+                admin_ids=settings.admin_ids,
+            )
+            self.application = build_application(
+                settings.telegram_token.get_secret_value(), settings.telegram_api_url, svc
+            )
+            await storage.deactivate_chat(CONSOLE_CHAT_ID, "console mode off", self.clock.now())
+            await start_application(
+                self.application, poll_timeout=self.options.telegram_poll_timeout
+            )
+            sender = TelegramSender(self.application.bot)
+
+        self.worker = DeliveryWorker(
+            storage,
+            sender,
+            alert_renderer(self.current_rules, tz),
+            self.clock,
+            rate_per_second=settings.send_rate,
+        )
+        self.ingestor = Ingestor(
+            storage,
+            self._client,
+            self.current_rules,
+            self.clock,
+            default_interval=settings.poll_interval,
+            max_bytes=settings.max_feed_bytes,
+            on_alerts=self.worker.wake,
+        )
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler.add_job(
+            self.ingestor.poll_due,
+            "interval",
+            seconds=self.options.tick_seconds,
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock.now(),
+        )
+        self.scheduler.add_job(
+            self.reload_files,
+            "interval",
+            seconds=self.options.reload_seconds,
+            id="reload",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+        self._tasks.append(asyncio.create_task(self.worker.run(self.stop_event)))
+        log.info(
+            "evbot started: %d feeds in catalog, %s, database %s",
+            len(self.catalog.value),
+            "console mode" if self.options.console else "Telegram",
+            storage.dialect,
+        )
+
+    async def _ensure_console_chat(self, storage: Storage) -> None:
+        now = self.clock.now()
+        await storage.ensure_chat(
+            CONSOLE_CHAT_ID, type="console", title="console", language="en", now=now
+        )
+        await storage.update_chat(CONSOLE_CHAT_ID, now, active=True, paused=False)
+        await storage.set_subscriptions(
+            CONSOLE_CHAT_ID, (c.id for c in self.current_rules().categories)
+        )
+
+    async def reload_files(self) -> None:
+        """Pick up edits of the rules file and the feed catalog."""
+        self.rules.check()
+        if self.catalog.check().changed and self.storage is not None:
+            await self.storage.sync_catalog(_catalog_rows(self.catalog.value))
+
+    async def stop(self) -> None:
+        """Stop in the reverse order of start; in-flight sends finish first."""
+        self.stop_event.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        if self.application is not None:
+            await stop_application(self.application)
+        await self._client.aclose()
+        if self.storage is not None:
+            await self.storage.close()
+
+    async def run_until_stopped(self) -> None:
+        """Start, wait for the stop event, stop."""
+        await self.start()
+        try:
+            await self.stop_event.wait()
+        finally:
+            await self.stop()

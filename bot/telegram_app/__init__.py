@@ -1,0 +1,1 @@
+"""Everything that speaks python-telegram-bot: application, handlers, sender."""

@@ -1,0 +1,79 @@
+"""Building, starting and stopping the python-telegram-bot Application inside our event loop."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.error import NetworkError, TimedOut
+from telegram.ext import Application, ApplicationBuilder
+from tenacity import (
+    AsyncRetrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from bot.telegram_app.handlers import COMMANDS, Services, install
+
+log = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_application(token: str, api_url: str, svc: Services) -> AnyApplication:
+    """An Application talking to `{api_url}/bot{token}/{method}` with our handlers installed."""
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
+        .concurrent_updates(False)
+        .build()
+    )
+    install(application, svc)
+    return application
+
+
+async def start_application(
+    application: AnyApplication, *, give_up_after: float = 300.0, poll_timeout: int = 10
+) -> None:
+    """Initialize (getMe), register commands, start long polling; retry while the API is down."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type((NetworkError, TimedOut)),
+        wait=wait_exponential_jitter(multiplier=0.5, max=30.0),
+        stop=stop_after_delay(give_up_after),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    ):
+        with attempt:
+            await application.initialize()
+            await _register_commands(application)
+    me = application.bot.username
+    log.info("connected to Telegram as @%s", me)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        timeout=poll_timeout,
+        allowed_updates=["message", "callback_query", "my_chat_member", "edited_message"],
+        error_callback=lambda error: log.warning("getUpdates failed: %s", error),
+    )
+
+
+async def _register_commands(application: AnyApplication) -> None:
+    bot = application.bot
+    await bot.set_my_commands([BotCommand(name, en) for name, _, en, _ in COMMANDS])
+    await bot.set_my_commands(
+        [BotCommand(name, tr) for name, _, _, tr in COMMANDS], language_code="tr"
+    )
+
+
+async def stop_application(application: AnyApplication) -> None:
+    """Stop polling and the application, in the reverse order of start."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
