@@ -20,7 +20,8 @@ For each entry, in order, the first rule that applies wins:
 
 Title similarity (``title_similarity``) is the Sørensen–Dice coefficient of
 the sets of word stems of the two ``title_key`` strings, ``2·|A∩B|/(|A|+|B|)``,
-where a word's stem is its first five characters. Fixed-prefix ("F5")
+where a word's stem is its first five characters (after dropping a final
+``s`` from words over three letters, for English plurals). Fixed-prefix ("F5")
 stemming is a known good cheap stemmer for Turkish, whose words vary by
 suffix (``ihalesini``/``ihalesi``, ``üretimi``/``üretimine``), and it folds
 English plurals and tenses as well. A match needs ``SIMILARITY_THRESHOLD``
@@ -117,9 +118,16 @@ Decision = NewStory | SameStory | AlreadySeen
 STEM_CHARS = 5
 
 
+def _stem(word: str) -> str:
+    # An English plural "s" would otherwise survive in words under five letters.
+    if len(word) > 3 and word.endswith("s"):
+        word = word[:-1]
+    return word[:STEM_CHARS]
+
+
 @lru_cache(maxsize=65536)
 def _stems(key: str) -> frozenset[str]:
-    return frozenset(word[:STEM_CHARS] for word in key.split())
+    return frozenset(_stem(word) for word in key.split())
 
 
 @lru_cache(maxsize=65536)

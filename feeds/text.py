@@ -17,7 +17,6 @@ makes them equal while keeping the words.
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from html.parser import HTMLParser
@@ -25,6 +24,7 @@ from html.parser import HTMLParser
 __all__ = ["html_to_text", "title_key"]
 
 _WS = re.compile(r"\s+")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template"})
 _BLOCK = frozenset(
     {"br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -55,19 +55,24 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+def _strip_once(text: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
 def html_to_text(value: str | None) -> str:
     """Plain text of an HTML (or already plain) fragment; ``""`` for None."""
     if not value:
         return ""
     text = value
     if "<" in text or "&" in text:
-        parser = _TextExtractor()
-        parser.feed(text)
-        parser.close()
-        text = "".join(parser.parts)
-        # A second unescape catches double-encoded entities ("&amp;quot;" -> '"').
-        if "&" in text:
-            text = html.unescape(text)
+        text = _strip_once(text)
+        # Double-encoded markup ("&amp;quot;", "&lt;b&gt;") is common in
+        # Turkish feeds: a second pass removes what the first one uncovered.
+        if "&" in text or _TAG.search(text):
+            text = _strip_once(text)
     # NBSP and friends are whitespace to a reader.
     return _WS.sub(" ", text.replace("\u00a0", " ")).strip()
 
