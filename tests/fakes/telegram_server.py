@@ -48,12 +48,13 @@ import re
 import signal
 import socket
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -64,11 +65,13 @@ __all__ = [
     "FakeTelegram",
     "RemoteFakeTelegram",
     "SentMessage",
+    "ThreadedFakeTelegram",
     "parse_html",
     "spawn_fake_telegram",
 ]
 
 JSONDict = dict[str, Any]
+_T = TypeVar("_T")
 
 #: Telegram's limit on message text length, counted after entity parsing.
 MAX_MESSAGE_LENGTH = 4096
@@ -582,6 +585,16 @@ def _as_int(value: Any, what: str) -> int:
     raise _ApiError(400, f"Bad Request: {what} is invalid")
 
 
+def _select(calls: Iterable[Call], method: str, match: Mapping[str, Any]) -> list[Call]:
+    """Calls of ``method`` (case-insensitive, ``"*"`` for any) whose params match."""
+    wanted = method.lower()
+    return [
+        c
+        for c in calls
+        if (wanted == "*" or c.method.lower() == wanted) and _matches(c.params, match)
+    ]
+
+
 def _matches(params: Mapping[str, Any], match: Mapping[str, Any]) -> bool:
     """``match`` values are compared for equality (ints and their strings agree),
     or called if they are callables (``text=lambda t: "EV" in t``)."""
@@ -644,6 +657,9 @@ class FakeTelegram:
         #: Chat actions sent (chat_id, action), in order.
         self.chat_actions: list[tuple[int, str]] = []
         self.updates: list[JSONDict] = []  # every update ever queued, in order
+        #: Like Telegram, answer "chat not found" for chats no update ever mentioned.
+        #: Off by default so tests can seed subscribers straight into the database.
+        self.known_chats_only = False
 
         self._control = control
         self._pending: list[JSONDict] = []  # not yet confirmed by getUpdates offset
@@ -753,16 +769,7 @@ class FakeTelegram:
         only answered-with-200 / failed calls.  Match values are compared for
         equality (``chat_id=42`` also matches ``"42"``) or called if callable.
         """
-        wanted = method.lower()
-        result = []
-        for c in self.calls[since:]:
-            if wanted != "*" and c.method.lower() != wanted:
-                continue
-            if ok is not None and c.ok != ok:
-                continue
-            if _matches(c.params, match):
-                result.append(c)
-        return result
+        return [c for c in _select(self.calls[since:], method, match) if ok is None or c.ok == ok]
 
     async def wait_for(
         self,
@@ -783,12 +790,17 @@ class FakeTelegram:
             TimeoutError: with a dump of the recent calls.
         """
 
+        # Scan only calls not seen yet: re-filtering everything on every wake-up
+        # would be quadratic in benchmarks with many thousands of calls.
+        cursor = since
+        candidates: list[Call] = []
+
         def matching() -> list[Call]:
-            return [
-                c
-                for c in self.calls_of(method, since=since, ok=ok, **match)
-                if c.status is not None
-            ]
+            nonlocal cursor
+            fresh = self.calls[cursor:]
+            cursor += len(fresh)
+            candidates.extend(_select(fresh, method, match))
+            return [c for c in candidates if c.status is not None and (ok is None or c.ok == ok)]
 
         def describe() -> str:
             found = matching()
@@ -1039,6 +1051,19 @@ class FakeTelegram:
             admins[creator] = "creator"
         self._admins[chat_id] = admins
         self._notify()
+
+    def register_chat(
+        self,
+        chat_id: int,
+        *,
+        chat_type: str | None = None,
+        title: str | None = None,
+        first_name: str = "Test",
+    ) -> JSONDict:
+        """Make a chat known without an update (type inferred from the id by default)."""
+        return self._remember_chat(
+            chat_id, chat_type or _infer_chat_type(chat_id), title, first_name
+        )
 
     # ----------------------------------------------------------------- faults
 
@@ -1411,6 +1436,8 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: chat_id is empty")
         chat_id = params["chat_id"]
         if isinstance(chat_id, int) and not isinstance(chat_id, bool):
+            if self.known_chats_only and chat_id not in self._chats:
+                raise _ApiError(400, "Bad Request: chat not found")
             return chat_id
         # "@username" channels and other junk: the fake knows no chat by name.
         raise _ApiError(400, "Bad Request: chat not found")
@@ -1939,6 +1966,129 @@ class RemoteFakeTelegram:
         """The fake's counters."""
         result: dict[str, int] = await self._request("GET", "counters")
         return result
+
+
+class ThreadedFakeTelegram:
+    """A :class:`FakeTelegram` on its own event loop in a background thread.
+
+    For synchronous code (sync tests, benchmark scripts driving a bot
+    subprocess).  Every helper runs on the fake's loop, so state is never
+    touched from two threads; ``fake`` gives read access to the instance.
+    """
+
+    def __init__(self, token: str = "123456:TEST-TOKEN", **kwargs: Any) -> None:
+        """Same arguments as :class:`FakeTelegram`; nothing runs until :meth:`start`."""
+        self._token = token
+        self._kwargs = kwargs
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._fake: FakeTelegram | None = None
+
+    @property
+    def fake(self) -> FakeTelegram:
+        """The underlying fake (read its state; call helpers through this wrapper)."""
+        if self._fake is None:
+            raise RuntimeError("ThreadedFakeTelegram is not started")
+        return self._fake
+
+    @property
+    def api_root(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return self.fake.api_root
+
+    @property
+    def token(self) -> str:
+        """The bot token the fake accepts."""
+        return self._token
+
+    @property
+    def base_url(self) -> str:
+        """What PTB's ``base_url`` wants."""
+        return self.fake.base_url
+
+    def start(self) -> None:
+        """Start the loop thread and the server; returns once it listens."""
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="fake-telegram", daemon=True)
+        self._thread.start()
+
+        async def boot() -> FakeTelegram:
+            fake = FakeTelegram(self._token, **self._kwargs)
+            await fake.start()
+            return fake
+
+        self._fake = asyncio.run_coroutine_threadsafe(boot(), loop).result(30)
+
+    def stop(self) -> None:
+        """Stop the server and the loop thread."""
+        if self._loop is None:
+            return
+        if self._fake is not None:
+            asyncio.run_coroutine_threadsafe(self._fake.stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(30)
+        self._loop.close()
+        self._loop = None
+
+    def __enter__(self) -> ThreadedFakeTelegram:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def call(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Run ``fn(*args, **kwargs)`` on the fake's loop thread and return its result."""
+        if self._loop is None:
+            raise RuntimeError("ThreadedFakeTelegram is not started")
+
+        async def run() -> _T:
+            return fn(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
+
+    def send_message(self, chat_id: int, text: str, **kwargs: Any) -> JSONDict:
+        """See :meth:`FakeTelegram.send_message`."""
+        return self.call(self.fake.send_message, chat_id, text, **kwargs)
+
+    def press_button(self, chat_id: int, message_id: int, data: str, **kwargs: Any) -> JSONDict:
+        """See :meth:`FakeTelegram.press_button`."""
+        return self.call(self.fake.press_button, chat_id, message_id, data, **kwargs)
+
+    def fail_next(self, method: str, **kwargs: Any) -> None:
+        """See :meth:`FakeTelegram.fail_next`."""
+        self.call(self.fake.fail_next, method, **kwargs)
+
+    def block(self, chat_id: int, **kwargs: Any) -> None:
+        """See :meth:`FakeTelegram.block`."""
+        self.call(self.fake.block, chat_id, **kwargs)
+
+    def set_limits(self, **kwargs: Any) -> None:
+        """See :meth:`FakeTelegram.set_limits`."""
+        self.call(self.fake.set_limits, **kwargs)
+
+    def set_admins(self, chat_id: int, user_ids: Iterable[int], **kwargs: Any) -> None:
+        """See :meth:`FakeTelegram.set_admins`."""
+        self.call(self.fake.set_admins, chat_id, list(user_ids), **kwargs)
+
+    def calls_of(self, method: str, **kwargs: Any) -> list[Call]:
+        """See :meth:`FakeTelegram.calls_of`."""
+        return self.call(self.fake.calls_of, method, **kwargs)
+
+    def last_message(self, chat_id: int) -> SentMessage:
+        """See :meth:`FakeTelegram.last_message`."""
+        return self.call(self.fake.last_message, chat_id)
+
+    def wait_for(self, method: str, *, timeout: float = 10.0, **kwargs: Any) -> list[Call]:
+        """Blocking :meth:`FakeTelegram.wait_for`; raises TimeoutError."""
+        if self._loop is None:
+            raise RuntimeError("ThreadedFakeTelegram is not started")
+        future = asyncio.run_coroutine_threadsafe(
+            self.fake.wait_for(method, timeout=timeout, **kwargs), self._loop
+        )
+        return future.result(timeout + 30)
 
 
 @contextlib.asynccontextmanager

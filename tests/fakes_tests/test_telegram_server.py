@@ -44,6 +44,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from tests.fakes.telegram_server import (
     EntityParseError,
     FakeTelegram,
+    ThreadedFakeTelegram,
     parse_html,
     spawn_fake_telegram,
 )
@@ -535,12 +536,55 @@ async def test_standalone_process() -> None:
         calls = await remote.wait_for("sendMessage", chat_id=8, ok=True)
         assert [c["params"]["text"] for c in calls] == ["pick"]
         [stored] = await remote.messages(8)
-        assert stored["callback_data"] if "callback_data" in stored else stored["reply_markup"]
+        assert stored["reply_markup"] == KEYBOARD.to_dict()
+        refused = await remote.calls_of("sendMessage", ok=False, chat_id=8)
+        assert [c["status"] for c in refused] == [429]
+        assert len(await remote.calls_of("getMe")) == 2
         counters = await remote.counters()
         assert counters["429"] == 1
         assert info["bot_username"] == "evbot_test_bot"
         with pytest.raises(TimeoutError):
             await remote.wait_for("sendMessage", chat_id=9, timeout=0.2)
+
+
+def test_threaded_fake_for_sync_code() -> None:
+    with ThreadedFakeTelegram(bot_username="sync_bot") as tg:
+        base = f"{tg.base_url}{tg.token}"
+        tg.send_message(3, "/start")
+        with httpx.Client() as client:
+            updates = client.get(f"{base}/getUpdates").json()["result"]
+            assert updates[0]["message"]["text"] == "/start"
+            markup = {"inline_keyboard": [[{"text": "a", "callback_data": "x"}]]}
+            sent = client.post(
+                f"{base}/sendMessage",
+                data={"chat_id": "3", "text": "hi", "reply_markup": json.dumps(markup)},
+            ).json()["result"]
+        [call] = tg.wait_for("sendMessage", chat_id=3, timeout=5)
+        assert call.ok
+        assert tg.last_message(3).callback_data == ["x"]
+        update = tg.press_button(3, sent["message_id"], "x")
+        assert update["callback_query"]["data"] == "x"
+        with pytest.raises(TimeoutError):
+            tg.wait_for("sendMessage", chat_id=4, timeout=0.1)
+
+
+async def test_known_chats_only(fake: FakeTelegram, bot: Bot) -> None:
+    fake.known_chats_only = True
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.send_message(12345, "hi")
+    fake.send_message(12345, "/start")
+    fake.register_chat(-1001234)
+    await bot.send_message(12345, "hi")
+    await bot.send_message(-1001234, "hi")
+    assert (await bot.get_chat(-1001234)).type == "supergroup"
+
+
+async def test_wait_for_many_calls_stays_fast(fake: FakeTelegram, bot: Bot) -> None:
+    """Waiters scan only new calls, so thousands of calls do not make waiting quadratic."""
+    waiter = asyncio.create_task(fake.wait_for("sendMessage", chat_id=1, count=100))
+    for i in range(300):
+        await bot.send_message(1 + i % 3, f"m{i}")
+    assert len(await asyncio.wait_for(waiter, 10)) == 100
 
 
 # --------------------------------------------------------------------------- parse_html
