@@ -192,6 +192,7 @@ class SentMessage:
     params: dict[str, Any]
     edit_date: int | None = None
     edits: list[SentMessage] = field(default_factory=list)
+    reply_to_message_id: int | None = None
 
     @property
     def buttons(self) -> list[JSONDict]:
@@ -1095,10 +1096,36 @@ class FakeTelegram:
         )
 
     def block(
-        self, chat_id: int, description: str = "Forbidden: bot was blocked by the user"
-    ) -> None:
-        """Every delivery (send*/edit*/copy*/forward*) to ``chat_id`` answers 403."""
+        self,
+        chat_id: int,
+        description: str = "Forbidden: bot was blocked by the user",
+        *,
+        notify: bool = False,
+    ) -> JSONDict | None:
+        """Every delivery (send*/edit*/copy*/forward*) to ``chat_id`` answers 403.
+
+        With ``notify``, also queue the ``my_chat_member`` update Telegram sends
+        when a user blocks the bot (status ``kicked``) and return it.
+        """
         self._blocked[chat_id] = description
+        if not notify:
+            return None
+        chat = self._chat(chat_id)
+        user = self._users.get(chat_id) or self._user(
+            None, chat_id, chat["type"], None, "Test", None
+        )
+        bot = {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
+        return self.push_update(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": {"user": bot, "status": "member"},
+                    "new_chat_member": {"user": bot, "status": "kicked", "until_date": 0},
+                }
+            }
+        )
 
     def unblock(self, chat_id: int) -> None:
         """Undo :meth:`block`."""
@@ -1530,6 +1557,7 @@ class FakeTelegram:
         chat_id = self._chat_id(params)
         raw, plain, entities, parse_mode = self._render(params)
         markup = self._markup(params)
+        reply_to = self._reply_target(chat_id, params)
         preview = params.get("link_preview_options")
         dwpp = params.get("disable_web_page_preview")
         sent = SentMessage(
@@ -1544,9 +1572,28 @@ class FakeTelegram:
             disable_web_page_preview=dwpp if isinstance(dwpp, bool) else None,
             date=int(time.time()),
             params=dict(params),
+            reply_to_message_id=reply_to,
         )
         self.messages.setdefault(chat_id, []).append(sent)
         return self._message_json(sent)
+
+    def _reply_target(self, chat_id: int, params: dict[str, Any]) -> int | None:
+        """The message replied to; like Telegram, it must exist unless told otherwise."""
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict) and "message_id" in reply:
+            if reply.get("chat_id") not in (None, chat_id):
+                return None  # a reply into another chat: not checked
+            target = _as_int(reply["message_id"], "reply message identifier")
+            allow = reply.get("allow_sending_without_reply")
+        elif "reply_to_message_id" in params:
+            target = _as_int(params["reply_to_message_id"], "reply message identifier")
+            allow = params.get("allow_sending_without_reply")
+        else:
+            return None
+        # Ids up to the chat's counter were handed out (to users or the bot).
+        if not 1 <= target <= self._message_ids.get(chat_id, 0) and allow is not True:
+            raise _ApiError(400, "Bad Request: message to be replied not found")
+        return target
 
     def _editable(self, params: dict[str, Any]) -> SentMessage:
         if params.get("inline_message_id"):
@@ -1898,10 +1945,15 @@ class RemoteFakeTelegram:
         """See :meth:`FakeTelegram.fail_next`."""
         await self._action("fail_next", method=method, **kwargs)
 
-    async def block(self, chat_id: int, description: str | None = None) -> None:
+    async def block(
+        self, chat_id: int, description: str | None = None, *, notify: bool = False
+    ) -> JSONDict | None:
         """See :meth:`FakeTelegram.block`."""
         extra = {"description": description} if description else {}
-        await self._action("block", chat_id=chat_id, **extra)
+        result: JSONDict | None = await self._action(
+            "block", chat_id=chat_id, notify=notify, **extra
+        )
+        return result
 
     async def unblock(self, chat_id: int) -> None:
         """See :meth:`FakeTelegram.unblock`."""

@@ -27,6 +27,7 @@ from telegram import (
     LinkPreviewOptions,
     Message,
     MessageEntity,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
@@ -224,6 +225,33 @@ async def test_blocked_chat_is_forbidden(fake: FakeTelegram, bot: Bot) -> None:
     fake.unblock(99)
     await bot.send_message(99, "hello again")
     assert fake.counters["403"] == 2
+
+
+async def test_block_with_notification(fake: FakeTelegram, bot: Bot) -> None:
+    fake.send_message(55, "/start")
+    update = fake.block(55, notify=True)
+    assert update is not None
+    updates = await bot.get_updates()
+    member = updates[-1].my_chat_member
+    assert member is not None
+    assert member.chat.id == 55
+    assert member.new_chat_member.status == "kicked"
+    with pytest.raises(Forbidden):
+        await bot.send_message(55, "x")
+
+
+async def test_reply_target_must_exist(fake: FakeTelegram, bot: Bot) -> None:
+    update = fake.send_message(-40, "/settings", chat_type="group")
+    asked = update["message"]["message_id"]
+    sent = await bot.send_message(-40, "ok", reply_parameters=ReplyParameters(asked))
+    assert fake.last_message(-40).reply_to_message_id == asked
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+        await bot.send_message(-40, "x", reply_parameters=ReplyParameters(sent.message_id + 5))
+    await bot.send_message(
+        -40,
+        "x",
+        reply_parameters=ReplyParameters(999, allow_sending_without_reply=True),
+    )
 
 
 async def test_migrated_group_gives_chat_migrated(fake: FakeTelegram, bot: Bot) -> None:
