@@ -32,7 +32,23 @@ and ``spawn_fake_telegram`` below wrap them for test code.
 
 Everything here runs on one event loop: the synchronous helpers
 (``send_message``, ``press_button``, ``fail_next``...) must be called from the
-loop's thread (an ordinary ``async def`` test is fine).
+loop's thread (an ordinary ``async def`` test is fine).  Synchronous code can
+use ``ThreadedFakeTelegram``, which runs the fake on a background loop.
+
+Behaviour worth knowing when writing tests:
+
+* ``calls`` records every API request (failed ones too) with decoded params;
+  ``calls_of``/``wait_for`` filter by method and params, ``ok=True`` keeps
+  answered-with-200 calls, ``since=len(fake.calls)`` ignores earlier ones.
+* ``messages[chat_id]`` holds what the bot sent (``SentMessage``): ``text`` as
+  sent, ``plain_text``/``entities`` as Telegram would render them.
+* Validation follows Telegram: HTML parse errors, empty / over-4096-character
+  texts, callback_data over 64 bytes, replies to unknown messages, edits that
+  change nothing ("message is not modified") all answer 400.  An edit without
+  ``reply_markup`` removes the inline keyboard, as on Telegram.
+* Any chat id is accepted unless ``known_chats_only`` is set.
+* Faults: ``fail_next``, ``block``, ``migrate_group``, ``unavailable_for``
+  (HTML 502s) and ``set_limits`` (429 flood control, off by default).
 """
 
 from __future__ import annotations
@@ -661,6 +677,8 @@ class FakeTelegram:
         #: Like Telegram, answer "chat not found" for chats no update ever mentioned.
         #: Off by default so tests can seed subscribers straight into the database.
         self.known_chats_only = False
+        #: Unexpected exceptions raised while answering (each was answered with 400).
+        self.errors: list[Exception] = []
 
         self._control = control
         self._pending: list[JSONDict] = []  # not yet confirmed by getUpdates offset
@@ -1308,6 +1326,14 @@ class FakeTelegram:
             if err.parameters:
                 body["parameters"] = err.parameters
             return self._finish(call, err.status, body)
+        except Exception as exc:
+            # Input the fake did not foresee (or a fake bug): answer like Telegram's
+            # 400 rather than a bare 500, and keep it for tests to inspect.
+            self.errors.append(exc)
+            description = f"Bad Request: the fake could not handle {canonical}: {exc!r}"
+            return self._finish(
+                call, 400, {"ok": False, "error_code": 400, "description": description}
+            )
         if limited:
             now = time.monotonic()
             for limit, key in limited:
@@ -1401,7 +1427,10 @@ class FakeTelegram:
         limit = params.get("limit", 100)
         timeout = params.get("timeout", 0)
         limit = min(max(_as_int(limit, "limit"), 1), 100) if limit is not None else 100
-        wait = min(float(timeout or 0), self.long_poll_cap)
+        try:
+            wait = min(float(timeout or 0), self.long_poll_cap)
+        except (TypeError, ValueError):
+            raise _ApiError(400, "Bad Request: timeout is invalid") from None
         if offset is not None:
             offset = _as_int(offset, "offset")
             if offset >= 0:

@@ -55,6 +55,7 @@ from tests.fakes.telegram_server import (
 async def fake() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as server:
         yield server
+    assert server.errors == []  # nothing the fake failed to handle
 
 
 def make_bot(fake: FakeTelegram, token: str | None = None) -> Bot:
