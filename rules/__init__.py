@@ -1,1 +1,32 @@
-"""rules."""
+"""Turkish-aware keyword classification of electric-mobility news.
+
+Pure: text in, categories + explanation out. The only I/O is reading the
+rules file in :func:`load_rules`. See rules/README.md for the rule language.
+"""
+
+from rules.evaluate import EvalReport, evaluate
+from rules.keywords import KeywordMatcher
+from rules.loader import DEFAULT_RULES_PATH, check_rules, load_rules, parse_rules
+from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, RulesError, TagInfo
+from rules.ruleset import RuleSet
+from rules.text import clean_text, fold, match_key
+
+__all__ = [
+    "CATEGORY_IDS",
+    "DEFAULT_RULES_PATH",
+    "CategoryInfo",
+    "Classification",
+    "EvalReport",
+    "Hit",
+    "KeywordMatcher",
+    "RuleSet",
+    "RulesError",
+    "TagInfo",
+    "check_rules",
+    "clean_text",
+    "evaluate",
+    "fold",
+    "load_rules",
+    "match_key",
+    "parse_rules",
+]

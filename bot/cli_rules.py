@@ -1,0 +1,186 @@
+"""The rules subcommands of the evbot CLI: classify, check-rules, eval-rules.
+
+``register(subparsers)`` is called by bot.cli; each command returns its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from rules import (
+    DEFAULT_RULES_PATH,
+    RulesError,
+    RuleSet,
+    check_rules,
+    evaluate,
+    load_rules,
+)
+
+__all__ = ["cmd_check_rules", "cmd_classify", "cmd_eval_rules", "register"]
+
+RULES_ENV = "EVBOT_RULES_FILE"
+
+
+def _rules_path(explicit: str | None) -> Path:
+    """--rules, else $EVBOT_RULES_FILE, else the bundled rules."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(RULES_ENV, "").strip()
+    return Path(env) if env else DEFAULT_RULES_PATH
+
+
+def _load(explicit: str | None, err: IO[str]) -> RuleSet | None:
+    try:
+        return load_rules(_rules_path(explicit))
+    except RulesError as exc:
+        for problem in exc.problems:
+            print(problem, file=err)
+        return None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the classify, check-rules and eval-rules subcommands."""
+    classify = subparsers.add_parser(
+        "classify",
+        help="classify items (JSON Lines on stdin or --input) or one free text",
+        description="Classify JSON Lines items ({id, title, summary?, language?}) or one text.",
+    )
+    classify.add_argument("text", nargs="?", help="free text to classify (instead of JSON Lines)")
+    classify.add_argument("--input", metavar="FILE", help="read JSON Lines from FILE, not stdin")
+    classify.add_argument("--rules", metavar="FILE", help=f"rules file (default: ${RULES_ENV})")
+    classify.add_argument("--lang", default="en", choices=("en", "tr"), help="explanation language")
+    classify.set_defaults(func=cmd_classify)
+
+    check = subparsers.add_parser(
+        "check-rules", help="validate a rules file", description="Validate a rules file."
+    )
+    check.add_argument("file", nargs="?", help=f"rules file (default: ${RULES_ENV} or bundled)")
+    check.set_defaults(func=cmd_check_rules)
+
+    ev = subparsers.add_parser(
+        "eval-rules",
+        help="score the rules on a labelled corpus",
+        description="Per-category precision/recall/F1 on a JSON Lines corpus with gold labels.",
+    )
+    ev.add_argument("corpus", help="JSON Lines file with id, title, summary, gold, also_ok")
+    ev.add_argument("--rules", metavar="FILE", help=f"rules file (default: ${RULES_ENV})")
+    ev.add_argument("--min-macro-f1", type=float, help="exit 1 if macro F1 is below this")
+    ev.add_argument(
+        "--max-false-alarms", type=float, help="exit 1 if the false-alarm rate (0-1) is above this"
+    )
+    ev.set_defaults(func=cmd_eval_rules)
+
+
+def _read_lines(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
+    if args.input:
+        with open(args.input, encoding="utf-8") as handle:
+            yield from enumerate(handle, 1)
+    else:
+        yield from enumerate(sys.stdin, 1)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """evbot classify: JSON line per input item, or a readable answer for one text."""
+    ruleset = _load(args.rules, sys.stderr)
+    if ruleset is None:
+        return 2
+    if args.text is not None:
+        result = ruleset.classify(args.text)
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        print(result.explain(args.lang))
+        tags = [t.hashtag for t in ruleset.topics if t.id in result.topics]
+        tags += [t.hashtag for t in ruleset.entities if t.id in result.entities]
+        if tags:
+            print(" ".join(tags))
+        return 0
+    status = 0
+    try:
+        for number, line in _read_lines(args):
+            if not line.strip():
+                continue
+            item = _parse_item(line)
+            if isinstance(item, str):
+                print(f"line {number}: {item}", file=sys.stderr)
+                status = 1
+                continue
+            result = ruleset.classify(
+                str(item.get("title") or ""),
+                str(item.get("summary") or ""),
+                str(item["language"]) if item.get("language") else None,
+            )
+            out = {"id": item.get("id"), **result.to_json()}
+            print(json.dumps(out, ensure_ascii=False), flush=False)
+    except OSError as exc:
+        print(f"cannot read input: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    return status
+
+
+def _parse_item(line: str) -> dict[str, Any] | str:
+    """The item of one input line, or a message saying what is wrong with it."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(item, dict):
+        return "expected a JSON object"
+    if "id" not in item:
+        return "missing 'id'"
+    for key in ("title", "summary", "language"):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            return f"'{key}' must be a string"
+    if not item.get("title") and not item.get("summary"):
+        return "needs a 'title' or a 'summary'"
+    return item
+
+
+def cmd_check_rules(args: argparse.Namespace) -> int:
+    """evbot check-rules: exit 0 and a summary line, or 1 and one line per problem."""
+    path = _rules_path(args.file)
+    problems = check_rules(path)
+    if problems:
+        for problem in problems:
+            print(problem)
+        return 1
+    print(f"{path}: OK, {load_rules(path).summary_line()}")
+    return 0
+
+
+def cmd_eval_rules(args: argparse.Namespace) -> int:
+    """evbot eval-rules: print the report; exit 1 if a given target is missed."""
+    ruleset = _load(args.rules, sys.stderr)
+    if ruleset is None:
+        return 2
+    items: list[dict[str, Any]] = []
+    try:
+        with open(args.corpus, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    print(f"{args.corpus}:{number}: invalid JSON ({exc.msg})", file=sys.stderr)
+                    return 2
+                if isinstance(item, dict):
+                    items.append(item)
+    except OSError as exc:
+        print(f"cannot read corpus: {exc}", file=sys.stderr)
+        return 2
+    report = evaluate(ruleset, items)
+    print(report.format())
+    failed = []
+    if args.min_macro_f1 is not None and report.macro_f1 < args.min_macro_f1:
+        failed.append(f"macro F1 {report.macro_f1:.3f} < {args.min_macro_f1}")
+    if args.max_false_alarms is not None and report.false_alarm_rate > args.max_false_alarms:
+        failed.append(f"false alarms {report.false_alarm_rate:.1%} > {args.max_false_alarms:.1%}")
+    for message in failed:
+        print(f"TARGET MISSED: {message}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,48 @@
+"""Personal keyword alerts: a user's terms, matched like rule terms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rules.matcher import CompiledMatcher
+from rules.terms import TermError, parse_term
+from rules.text import clean_text
+
+__all__ = ["KeywordMatcher"]
+
+
+class KeywordMatcher:
+    """A compiled list of keyword terms; a term starting with ``-`` excludes."""
+
+    def __init__(self, positive: Sequence[str], negative: Sequence[str]) -> None:
+        self._positive = tuple(positive)
+        specs = [parse_term(t) for t in (*positive, *negative)]
+        self._matcher = CompiledMatcher(specs)
+
+    @classmethod
+    def compile(cls, terms: Sequence[str]) -> KeywordMatcher:
+        """Compile user terms; raise ValueError on an empty or unmatchable term."""
+        positive: list[str] = []
+        negative: list[str] = []
+        for raw in terms:
+            term = raw.strip()
+            exclude = term.startswith("-")
+            body = term[1:].strip() if exclude else term
+            if not body:
+                raise TermError(f"empty term {raw!r}")
+            parse_term(body)  # raises TermError (a ValueError) with the reason
+            (negative if exclude else positive).append(body)
+        return cls(positive, negative)
+
+    def match(self, title: str, summary: str = "") -> str | None:
+        """The first positive term (in given order) found; None if none is or an exclusion is."""
+        found: set[int] = set()
+        for text in (clean_text(title), clean_text(summary)):
+            if text:
+                found.update(hit.term for hit in self._matcher.find(text))
+        if any(n >= len(self._positive) for n in found):
+            return None
+        for number, term in enumerate(self._positive):
+            if number in found:
+                return term
+        return None

@@ -1,0 +1,300 @@
+"""Reading and validating a rules file (YAML) into a :class:`RuleSet`.
+
+The YAML is composed into nodes rather than loaded into dicts so that every
+problem can name its line, duplicate keys are caught, and scalars keep their
+written form (``NO`` stays the string "NO", not False).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from rules.model import CATEGORY_IDS, CategoryInfo, RulesError, TagInfo
+from rules.ruleset import Rule, RuleSet, Target
+from rules.terms import TermError, TermSpec, parse_term
+
+__all__ = ["DEFAULT_RULES_PATH", "check_rules", "load_rules", "parse_rules"]
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
+
+_TOP_KEYS = {"version", "vocabularies", "categories", "topics", "entities"}
+_CATEGORY_KEYS = {"id", "name", "description", "rules", "terms"}
+_TAG_KEYS = {"id", "label", "label_tr", "description", "rules", "terms"}
+_RULE_KEYS = {"any", "all", "none", "where"}
+_WHERE = {"title": True, "title+summary": False}
+
+
+@dataclass
+class _Builder:
+    """Collects problems and terms while walking the YAML nodes."""
+
+    filename: str
+    problems: list[str] = field(default_factory=list)
+    terms: list[TermSpec] = field(default_factory=list)
+    term_ids: dict[str, int] = field(default_factory=dict)
+    vocabularies: dict[str, list[int]] = field(default_factory=dict)
+
+    def problem(self, node: yaml.Node | None, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(f"{self.filename}:{line}: {message}")
+
+    def mapping(self, node: yaml.Node, what: str, allowed: set[str]) -> dict[str, yaml.Node]:
+        """Keys of a mapping node; reports non-mappings, unknown and duplicate keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{what} must be a mapping")
+            return {}
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                self.problem(key_node, f"{what}: keys must be plain words")
+            elif key not in allowed:
+                known = ", ".join(sorted(allowed))
+                self.problem(key_node, f"{what}: unknown key {key!r} (known: {known})")
+            elif key in out:
+                self.problem(key_node, f"{what}: duplicate key {key!r}")
+            else:
+                out[key] = value_node
+        return out
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"{what} must be a list")
+            return []
+        return list(node.value)
+
+    def text(self, node: yaml.Node | None, what: str, required: bool = True) -> str:
+        if node is None:
+            return ""
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+            if required or not isinstance(node, yaml.ScalarNode):
+                self.problem(node, f"{what} must be a non-empty text")
+            return ""
+        value = str(node.value).strip()
+        if required and not value:
+            self.problem(node, f"{what} must be a non-empty text")
+        return value
+
+    def term(self, node: yaml.Node, what: str) -> int | None:
+        raw = self.text(node, what, required=False) if isinstance(node, yaml.ScalarNode) else None
+        if raw is None:
+            self.problem(node, f"{what}: a term must be a text")
+            return None
+        try:
+            spec = parse_term(raw)
+        except TermError as exc:
+            self.problem(node, f"{what}: {exc}")
+            return None
+        number = self.term_ids.get(spec.key)
+        if number is None:
+            number = self.term_ids[spec.key] = len(self.terms)
+            self.terms.append(spec)
+        return number
+
+    def term_list(self, node: yaml.Node, what: str, vocab_refs: bool = True) -> list[int]:
+        """Terms of a list (``$name`` items expand a vocabulary); reports duplicates."""
+        items = [node] if isinstance(node, yaml.ScalarNode) else self.sequence(node, what)
+        out: list[int] = []
+        seen: dict[object, int] = {}
+        for item in items:
+            raw = item.value if isinstance(item, yaml.ScalarNode) else None
+            if isinstance(raw, str) and raw.strip().startswith("$"):
+                name = raw.strip()[1:]
+                if not vocab_refs:
+                    self.problem(item, f"{what}: vocabularies cannot refer to other vocabularies")
+                elif name not in self.vocabularies:
+                    self.problem(item, f"{what}: unknown vocabulary {raw.strip()!r}")
+                elif ("$", name) in seen:
+                    self.problem(item, f"{what}: duplicate vocabulary {raw.strip()!r}")
+                else:
+                    seen[("$", name)] = item.start_mark.line + 1
+                    out.extend(self.vocabularies[name])
+                continue
+            number = self.term(item, what)
+            if number is None:
+                continue
+            if number in seen:
+                self.problem(
+                    item,
+                    f"{what}: duplicate term {raw!r} (same as line {seen[number]}: "
+                    f"{self.terms[number].source!r})",
+                )
+                continue
+            seen[number] = item.start_mark.line + 1
+            out.append(number)
+        if not items:
+            self.problem(node, f"{what}: empty list")
+        return out
+
+    def rule(self, node: yaml.Node, what: str) -> Rule | None:
+        keys = self.mapping(node, what, _RULE_KEYS)
+        if not keys:
+            return None
+        if "any" not in keys:
+            self.problem(node, f"{what}: a rule needs 'any' terms")
+            return None
+        any_terms = self.term_list(keys["any"], f"{what}.any")
+        groups: list[frozenset[int]] = []
+        if "all" in keys:
+            for n, group in enumerate(self.sequence(keys["all"], f"{what}.all"), 1):
+                groups.append(frozenset(self.term_list(group, f"{what}.all[{n}]")))
+        none_terms = self.term_list(keys["none"], f"{what}.none") if "none" in keys else []
+        title_only = False
+        if "where" in keys:
+            where = self.text(keys["where"], f"{what}.where")
+            if where not in _WHERE:
+                self.problem(keys["where"], f"{what}.where must be 'title' or 'title+summary'")
+            title_only = _WHERE.get(where, False)
+        clash = set(any_terms) & set(none_terms)
+        if clash:
+            names = ", ".join(repr(self.terms[t].source) for t in sorted(clash))
+            self.problem(
+                keys["none"], f"{what}: rule can never match, {names} in both any and none"
+            )
+        if not any_terms:
+            return None
+        return Rule(frozenset(any_terms), tuple(groups), frozenset(none_terms), title_only)
+
+    def rules_of(self, keys: dict[str, yaml.Node], node: yaml.Node, what: str) -> list[Rule]:
+        rules: list[Rule] = []
+        if "terms" in keys:
+            terms = self.term_list(keys["terms"], f"{what}.terms")
+            if terms:
+                rules.append(Rule(frozenset(terms)))
+        if "rules" in keys:
+            for n, rule_node in enumerate(self.sequence(keys["rules"], f"{what}.rules"), 1):
+                rule = self.rule(rule_node, f"{what} rule {n}")
+                if rule is not None:
+                    rules.append(rule)
+        if "terms" not in keys and "rules" not in keys:
+            self.problem(node, f"{what}: needs 'rules' or 'terms'")
+        return rules
+
+
+def parse_rules(text: str, filename: str) -> tuple[RuleSet | None, list[str]]:
+    """Parse rules text; return the rule set (None if there are problems) and the problems."""
+    b = _Builder(filename)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, [f"{filename}:{line}: YAML syntax error: {reason}"]
+    if root is None:
+        return None, [f"{filename}:1: the file is empty"]
+    top = b.mapping(root, "rules file", _TOP_KEYS)
+    if "version" in top and b.text(top["version"], "version") not in ("", "1"):
+        b.problem(top["version"], "version must be 1")
+    if "vocabularies" in top:
+        for name_node, list_node in b.mapping(
+            top["vocabularies"], "vocabularies", {_key(k) for k, _ in _pairs(top["vocabularies"])}
+        ).items():
+            b.vocabularies[name_node] = b.term_list(
+                list_node, f"vocabulary {name_node!r}", vocab_refs=False
+            )
+    categories: list[CategoryInfo] = []
+    targets: list[Target] = []
+    seen_ids: dict[str, int] = {}
+
+    def claim(id_node: yaml.Node | None, node: yaml.Node, what: str) -> str:
+        target_id = b.text(id_node, f"{what} id") if id_node is not None else ""
+        if id_node is None:
+            b.problem(node, f"{what} needs an 'id'")
+        elif target_id in seen_ids:
+            b.problem(id_node, f"duplicate id {target_id!r} (first on line {seen_ids[target_id]})")
+        elif target_id:
+            seen_ids[target_id] = id_node.start_mark.line + 1
+        return target_id
+
+    if "categories" not in top:
+        b.problem(root, "missing 'categories'")
+    for node in b.sequence(top["categories"], "categories") if "categories" in top else []:
+        keys = b.mapping(node, "category", _CATEGORY_KEYS)
+        if not keys:
+            continue
+        cat_id = claim(keys.get("id"), node, "category")
+        if cat_id and cat_id not in CATEGORY_IDS:
+            known = ", ".join(CATEGORY_IDS)
+            b.problem(keys["id"], f"unknown category id {cat_id!r} (known: {known})")
+        names = b.mapping(keys["name"], "name", {"tr", "en"}) if "name" in keys else {}
+        if "name" not in keys:
+            b.problem(node, f"category {cat_id!r} needs 'name' with 'tr' and 'en'")
+        for lang in ("tr", "en"):
+            if "name" in keys and lang not in names:
+                b.problem(keys["name"], f"category {cat_id!r}: name needs {lang!r}")
+        what = f"category {cat_id!r}"
+        rules = b.rules_of(keys, node, what)
+        categories.append(
+            CategoryInfo(
+                cat_id,
+                b.text(names.get("tr"), "name.tr"),
+                b.text(names.get("en"), "name.en"),
+                b.text(keys.get("description"), "description", required=False),
+            )
+        )
+        targets.append(Target(cat_id, "category", tuple(rules)))
+    missing = [c for c in CATEGORY_IDS if c not in {cat.id for cat in categories}]
+    if "categories" in top and missing:
+        b.problem(top["categories"], f"missing categories: {', '.join(missing)}")
+    tags: dict[str, list[TagInfo]] = {"topics": [], "entities": []}
+    for section, kind in (("topics", "topic"), ("entities", "entity")):
+        for node in b.sequence(top[section], section) if section in top else []:
+            keys = b.mapping(node, kind, _TAG_KEYS)
+            if not keys:
+                continue
+            tag_id = claim(keys.get("id"), node, kind)
+            label = b.text(keys.get("label"), f"{kind} label") if "label" in keys else tag_id
+            tag = TagInfo(tag_id, label, b.text(keys.get("label_tr"), "label_tr", required=False))
+            tags[section].append(tag)
+            rules = b.rules_of(keys, node, f"{kind} {tag_id!r}")
+            targets.append(Target(tag_id, kind, tuple(rules)))  # type: ignore[arg-type]
+    if b.problems:
+        return None, b.problems
+    ruleset = RuleSet(
+        categories=categories,
+        topics=tags["topics"],
+        entities=tags["entities"],
+        terms=b.terms,
+        targets=targets,
+        source=filename,
+    )
+    return ruleset, []
+
+
+def _pairs(node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
+    return list(node.value) if isinstance(node, yaml.MappingNode) else []
+
+
+def _key(node: yaml.Node) -> str:
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+
+
+def _read(path: str | Path) -> tuple[str | None, list[str]]:
+    try:
+        return Path(path).read_text(encoding="utf-8"), []
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{path}:1: cannot read rules file: {exc}"]
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    """Load and compile a rules file (the bundled one by default); raise RulesError."""
+    source = Path(path) if path is not None else DEFAULT_RULES_PATH
+    text, problems = _read(source)
+    if text is None:
+        raise RulesError(problems)
+    ruleset, problems = parse_rules(text, str(source))
+    if ruleset is None:
+        raise RulesError(problems)
+    return ruleset
+
+
+def check_rules(path: str | Path) -> list[str]:
+    """Every problem in a rules file as "FILE:LINE: message"; [] when it is valid."""
+    text, problems = _read(path)
+    if text is None:
+        return problems
+    return parse_rules(text, str(path))[1]
