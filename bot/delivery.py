@@ -1,4 +1,4 @@
-"""The delivery worker: claims due outbox rows, sends them paced, records each outcome.
+"""The delivery worker: takes due outbox rows, sends them paced, records each outcome.
 
 What to do after a failure is decided by `failure_action`, a pure function of
 the failure's kind and the row's attempts; the worker only applies it.
@@ -7,17 +7,18 @@ the failure's kind and the row's attempts; the worker only applies it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from aiolimiter import AsyncLimiter
-
 from bot.clock import Clock
+from bot.pacing import Pacer
 from bot.render import RenderedMessage
 from bot.storage import Delivery, Storage
 
@@ -90,7 +91,19 @@ class ResendPlain:
     """Send the same alert again at once as plain text."""
 
 
-Action = Retry | Dead | Deactivate | ResendPlain
+@dataclass(frozen=True)
+class Shorten:
+    """Send the alert again at once without its summary."""
+
+
+@dataclass(frozen=True)
+class Migrate:
+    """The group became a supergroup: move the chat and send there."""
+
+    to: int
+
+
+Action = Retry | Dead | Deactivate | ResendPlain | Shorten | Migrate
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -108,6 +121,10 @@ def failure_action(
         return Deactivate()
     if kind is FailureKind.BAD_MARKUP:
         return ResendPlain()
+    if kind is FailureKind.TOO_LONG:
+        return Shorten()
+    if kind is FailureKind.MIGRATED and failure.migrate_to is not None:
+        return Migrate(failure.migrate_to)
     if kind is FailureKind.FLOOD:
         # A flood wait is Telegram telling us when, not a failure of the row.
         return Retry(now + timedelta(seconds=max(1.0, failure.retry_after or 1.0)))
@@ -118,68 +135,117 @@ def failure_action(
     return Retry(now + timedelta(seconds=backoff(attempts, rng)))
 
 
-Renderer = Callable[[Delivery], RenderedMessage]
+COALESCE_OVER = 3
+
+
+class Renderer(Protocol):
+    """Turns claimed rows into messages for their chat."""
+
+    def one(self, delivery: Delivery, *, compact: bool = False) -> RenderedMessage:
+        """One row's message; `compact` drops the optional parts (after "message is too long")."""
+        ...
+
+    def many(self, deliveries: Sequence[Delivery]) -> list[RenderedMessage]:
+        """Several rows of one chat combined (a burst or a digest), split at Telegram's limit."""
+        ...
+
+
+def should_combine(rows: Sequence[Delivery]) -> bool:
+    """A burst of more than COALESCE_OVER alerts, or held digest rows, goes out as one message."""
+    return len(rows) > COALESCE_OVER or any(r.reason.get("digest") for r in rows)
 
 
 class DeliveryWorker:
-    """Sends due outbox rows, paced by a global rate limit."""
+    """Sends due outbox rows one at a time, paced within Telegram's limits.
+
+    One message is in flight at any moment, so a crash (kill -9) between a
+    send and its bookkeeping can repeat at most that one message on restart.
+    """
 
     def __init__(
         self,
         storage: Storage,
         sender: Sender,
-        render: Renderer,
+        renderer: Renderer,
         clock: Clock,
         *,
         rate_per_second: float = 30.0,
-        batch_size: int = 100,
+        max_chats: int = 200,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.storage = storage
         self.sender = sender
-        self.render = render
+        self.renderer = renderer
         self.clock = clock
-        self.batch_size = batch_size
+        self.max_chats = max_chats
         self.rng = rng or random.Random()
-        self._limiter = AsyncLimiter(max(1.0, rate_per_second), 1.0)
+        self.pacer = Pacer(rate_per_second=rate_per_second, clock=monotonic)
         self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
         self.sent = 0
         self.failed = 0
+        self.dead = 0
 
     def wake(self) -> None:
         """New rows were written: look at the outbox now."""
         self._wake.set()
 
+    async def _pause(self, seconds: float) -> None:
+        """Wait for a send slot, but give up the wait at once when stopping."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), seconds)
+
     async def run_once(self) -> int:
-        """Send every row that is due now; returns how many were sent."""
+        """Send what is due now to every chat that may receive; returns messages sent."""
         sent_before = self.sent
-        while True:
-            batch = await self.storage.due_deliveries(self.clock.now(), self.batch_size)
+        while not self._stop.is_set():
+            batch = await self.storage.due_deliveries(
+                self.clock.now(), max_chats=self.max_chats, exclude_chats=self.pacer.busy_chats()
+            )
             if not batch:
                 break
-            for delivery in batch:
-                await self._deliver(delivery)
-            if len(batch) < self.batch_size:
-                break
+            by_chat: dict[int, list[Delivery]] = {}
+            for row in batch:
+                by_chat.setdefault(row.chat_id, []).append(row)
+            for rows in by_chat.values():
+                if self._stop.is_set():
+                    break
+                await self._deliver_chat(rows)
         return self.sent - sent_before
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 5.0) -> None:
-        """Deliver until `stop` is set, sleeping until woken or the next row is due."""
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("delivery pass failed; retrying shortly")
-            wait = idle_wait
-            next_due = await self._next_due()
-            if next_due is not None:
-                wait = max(0.05, min(idle_wait, (next_due - self.clock.now()).total_seconds()))
-            waker = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waker, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-            waker.cancel()
-            stopper.cancel()
+        """Deliver until `stop` is set; sleeps until woken, a row is due, or a chat is free."""
+        stop_watch = asyncio.create_task(self._follow(stop))
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("delivery pass failed; retrying shortly")
+                waits = [idle_wait]
+                next_due = await self._next_due()
+                if next_due is not None:
+                    waits.append((next_due - self.clock.now()).total_seconds())
+                chat_free = self.pacer.next_chat_ready()
+                if chat_free is not None:
+                    waits.append(chat_free)
+                wait = max(0.01, min(waits))
+                waker = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(self._stop.wait())
+                await asyncio.wait(
+                    {waker, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                waker.cancel()
+                stopper.cancel()
+        finally:
+            stop_watch.cancel()
+
+    async def _follow(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._stop.set()
 
     async def _next_due(self) -> datetime | None:
         try:
@@ -188,55 +254,71 @@ class DeliveryWorker:
             log.exception("could not read the outbox")
             return None
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver_chat(self, rows: list[Delivery]) -> None:
+        combine = should_combine(rows)
+        chosen = rows if combine else rows[:1]
         try:
-            message = self.render(delivery)
+            messages = self.renderer.many(chosen) if combine else [self.renderer.one(chosen[0])]
         except Exception as error:
-            log.exception("could not render outbox row %s", delivery.id)
-            await self.storage.mark_dead(delivery.id, f"render failed: {error}")
-            self.failed += 1
+            log.exception("could not render outbox rows %s", [r.id for r in chosen])
+            for row in chosen:
+                await self.storage.mark_dead(row.id, f"render failed: {error}")
+            self.dead += len(chosen)
             return
-        await self._limiter.acquire()
-        try:
-            message_id = await self.sender.send(delivery.chat_id, message)
-        except SendFailure as failure:
-            await self._handle_failure(delivery, message, failure)
-            return
-        await self.storage.mark_sent(delivery.id, message_id, self.clock.now())
+        first_id: int | None = None
+        for message in messages:
+            await self._pause(self.pacer.reserve(chosen[0].chat_id, chosen[0].chat_type))
+            try:
+                message_id = await self.sender.send(chosen[0].chat_id, message)
+            except SendFailure as failure:
+                await self._handle_failure(chosen, message, failure)
+                return
+            first_id = first_id if first_id is not None else message_id
+        await self.storage.mark_sent_many([r.id for r in chosen], first_id, self.clock.now())
         self.sent += 1
 
     async def _handle_failure(
-        self, delivery: Delivery, message: RenderedMessage, failure: SendFailure
+        self, rows: list[Delivery], message: RenderedMessage, failure: SendFailure
     ) -> None:
         now = self.clock.now()
-        action = failure_action(failure, attempts=delivery.attempts, now=now, rng=self.rng)
+        chat_id = rows[0].chat_id
+        attempts = max(r.attempts for r in rows)
+        action = failure_action(failure, attempts=attempts, now=now, rng=self.rng)
         log.warning(
             "send to chat %s failed (%s: %s) -> %s",
-            delivery.chat_id,
+            chat_id,
             failure.kind,
             failure.description,
             type(action).__name__,
         )
         self.failed += 1
+        ids = [r.id for r in rows]
         match action:
             case Deactivate():
-                await self.storage.deactivate_chat(delivery.chat_id, failure.description, now)
-            case ResendPlain():
-                plain = RenderedMessage(html="", plain=message.plain, buttons=message.buttons)
+                await self.storage.deactivate_chat(chat_id, failure.description, now)
+            case Migrate(to=new_id):
+                await self.storage.migrate_chat(chat_id, new_id, now)
+            case ResendPlain() | Shorten():
+                if isinstance(action, Shorten) and len(rows) == 1:
+                    retry = self.renderer.one(rows[0], compact=True)
+                else:
+                    retry = RenderedMessage(html="", plain=message.plain, buttons=message.buttons)
                 try:
-                    message_id = await self.sender.send(delivery.chat_id, plain)
+                    message_id = await self.sender.send(chat_id, retry)
                 except SendFailure as again:
-                    await self.storage.mark_retry(
-                        delivery.id,
-                        again.description,
-                        now + timedelta(seconds=backoff(delivery.attempts, self.rng)),
-                    )
+                    delay = timedelta(seconds=backoff(attempts, self.rng))
+                    for row_id in ids:
+                        await self.storage.mark_retry(row_id, again.description, now + delay)
                     return
-                await self.storage.mark_sent(delivery.id, message_id, self.clock.now())
+                await self.storage.mark_sent_many(ids, message_id, self.clock.now())
                 self.sent += 1
             case Retry(at=at):
                 if failure.kind is FailureKind.FLOOD:
-                    await self.storage.postpone_chat(delivery.chat_id, at)
-                await self.storage.mark_retry(delivery.id, failure.description, at)
+                    scope = self.pacer.flood(chat_id, (at - now).total_seconds())
+                    log.warning("flood wait %s: %ss", "global" if scope else "chat", at - now)
+                for row_id in ids:
+                    await self.storage.mark_retry(row_id, failure.description, at)
             case Dead():
-                await self.storage.mark_dead(delivery.id, failure.description)
+                for row_id in ids:
+                    await self.storage.mark_dead(row_id, failure.description)
+                self.dead += len(ids)

@@ -215,8 +215,10 @@ async def test_deliveries_interleave_chats_fairly(storage: Storage, clock: FakeC
         now=clock.now(),
     )
     order = [d.chat_id for d in await storage.due_deliveries(clock.now())]
-    assert order[:3] == [1, 2, 3]
-    assert sorted(order) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    # Each chat's burst comes together (to be combined), chats in arrival order.
+    assert order == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    limited = await storage.due_deliveries(clock.now(), max_chats=2, exclude_chats=[1])
+    assert [d.chat_id for d in limited] == [2, 2, 2, 3, 3, 3]
 
 
 async def test_sent_retried_dead_and_deactivated(storage: Storage, clock: FakeClock) -> None:
@@ -266,3 +268,20 @@ async def test_latest_by_category_and_times_are_utc(storage: Storage, clock: Fak
     assert [i.title for i in only] == ["Story m"]
     assert only[0].first_seen_at == clock.now()
     assert only[0].first_seen_at.utcoffset() == timedelta(0)
+
+
+async def test_migrated_group_keeps_subscriptions_and_pending_alerts(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.sync_catalog([feed()])
+    await storage.ensure_chat(-5, type="group", title="G", language="tr", now=clock.now())
+    await storage.set_subscriptions(-5, ("regulation", "ev-market"))
+    await storage.store_batch(
+        "f1", new=[item("a", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
+    )
+    await storage.migrate_chat(-5, -1005, clock.now())
+    assert await storage.subscriptions(-1005) == {"regulation", "ev-market"}
+    due = await storage.due_deliveries(clock.now())
+    assert [(d.chat_id, d.chat_type, d.chat_language) for d in due] == [(-1005, "supergroup", "tr")]
+    old = await storage.chat(-5)
+    assert old is not None and not old.active
