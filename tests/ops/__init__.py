@@ -1,0 +1,1 @@
+"""Operations: deploy files, health and metrics, logs, doctor, migrations."""
