@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.storage import FeedRow, FetchRecord, NewItem, SeenAgain, Storage
 from feeds.dedupe import AlreadySeen, KnownStory, NewStory, SameStory, decide
 from feeds.entries import Entry
@@ -55,6 +56,7 @@ class Ingestor:
         max_bytes: int,
         rng: random.Random | None = None,
         on_alerts: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.storage = storage
         self.client = client
@@ -64,6 +66,7 @@ class Ingestor:
         self.max_bytes = max_bytes
         self.rng = rng or random.Random()
         self.on_alerts = on_alerts
+        self.metrics = metrics
         self.passes = 0
         self._pass_done = asyncio.Condition()
 
@@ -107,6 +110,8 @@ class Ingestor:
                 # One feed's storage problem must not stop the others.
                 log.exception("storing feed %s failed", feed.id)
                 report.errors[feed.id] = f"storage: {error}"
+                if self.metrics is not None:
+                    self.metrics.feed_polled("storage_error")
         if report.alerts_queued:
             self.on_alerts()
         return report
@@ -147,9 +152,14 @@ class Ingestor:
             report.errors[feed.id] = record.error or fetch.status.value
             log.warning("feed %s: %s", feed.id, record.error or fetch.status.value)
             await self.storage.record_fetch(feed.id, record, now)
+            if self.metrics is not None:
+                self.metrics.feed_polled(record.status)
+                self.metrics.fetch_error(record.error_kind)
             return
         if outcome.parsed is None:  # 304 or byte-identical body
             await self.storage.record_fetch(feed.id, self._record(feed, outcome, success=True), now)
+            if self.metrics is not None:
+                self.metrics.feed_polled(fetch.status.value)
             return
 
         entries = outcome.parsed.entries
@@ -209,6 +219,9 @@ class Ingestor:
         )
         report.new_items += len(stored.item_ids)
         report.alerts_queued += stored.outbox_rows
+        if self.metrics is not None:
+            self.metrics.feed_polled(fetch.status.value)
+            self.metrics.items_ingested(n.categories for n in new if n.same_as_batch_index is None)
         if stored.item_ids:
             log.info(
                 "feed %s: %d new stories, %d alerts queued",

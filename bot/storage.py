@@ -785,3 +785,19 @@ class Storage:
                 )
             ).scalar()
         return None if value is None else dict(json.loads(value))
+
+    # ---- metrics -------------------------------------------------------------
+    # Read-only queries behind the scrape-time gauges of bot/metrics.py.
+
+    async def outbox_pending_stats(self) -> tuple[int, datetime | None]:
+        """How many outbox rows are pending, and when the oldest of them was created."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(func.count(), func.min(t.outbox.c.created_at)).where(
+                        t.outbox.c.status == "pending"
+                    )
+                )
+            ).one()
+        count, oldest = row
+        return int(count), oldest
