@@ -21,7 +21,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock, SystemClock
 from bot.delivery import DeliveryWorker, Sender
+from bot.http_server import Health, HttpServer, check_health
 from bot.ingest import Ingestor
+from bot.metrics import Metrics
 from bot.reloader import ReloadingFile
 from bot.render import AlertView, RenderedMessage, render_alert
 from bot.settings import Settings
@@ -100,6 +102,8 @@ class ServiceOptions:
     tick_seconds: float = 1.0
     reload_seconds: float = 5.0
     telegram_poll_timeout: int = 10
+    # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set (tests use loopback).
+    http_host: str = "0.0.0.0"
 
 
 class Service:
@@ -128,6 +132,8 @@ class Service:
         self.worker: DeliveryWorker | None = None
         self.ingestor: Ingestor | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.metrics = Metrics()
+        self.http: HttpServer | None = None
         self._client = build_client()
 
     def current_rules(self) -> RuleSet:
@@ -139,6 +145,8 @@ class Service:
         settings = self.settings
         self.storage = storage = await Storage.open(settings.database_url)
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
+        if settings.http_port is not None:
+            await self._start_http(settings.http_port)
         tz = ZoneInfo(settings.timezone)
 
         sender: Sender
@@ -177,6 +185,7 @@ class Service:
             default_interval=settings.poll_interval,
             max_bytes=settings.max_feed_bytes,
             on_alerts=self.worker.wake,
+            metrics=self.metrics,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.scheduler.add_job(
@@ -205,6 +214,26 @@ class Service:
             storage.dialect,
         )
 
+    async def _start_http(self, port: int) -> None:
+        # Up before Telegram and the scheduler so a slow start shows as 503, not as no answer.
+        self.http = HttpServer(
+            health=self.health,
+            metrics=self.metrics,
+            port=port,
+            host=self.options.http_host,
+            before_scrape=self._refresh_gauges,
+        )
+        await self.http.start()
+
+    async def health(self) -> Health:
+        """Healthy when the database answers and the scheduler runs (for /healthz)."""
+        running = self.scheduler is not None and bool(self.scheduler.running)
+        return await check_health(self.storage, scheduler_running=running)
+
+    async def _refresh_gauges(self) -> None:
+        if self.storage is not None:
+            await self.metrics.refresh_from_storage(self.storage, self.clock.now())
+
     async def _ensure_console_chat(self, storage: Storage) -> None:
         now = self.clock.now()
         await storage.ensure_chat(
@@ -224,6 +253,8 @@ class Service:
     async def stop(self) -> None:
         """Stop in the reverse order of start; in-flight sends finish first."""
         self.stop_event.set()
+        if self.http is not None:
+            await self.http.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:

@@ -1,0 +1,209 @@
+"""/healthz and /metrics: the HTTP endpoint alone, then inside a running Service."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import yaml
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.http_server import Health, HttpServer, check_health
+from bot.metrics import Metrics
+from bot.service import Service, ServiceOptions
+from bot.settings import Settings
+from bot.storage import Storage
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.feed_xml import FeedItem
+from tests.support import FakeClock, database, postgres_url
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Answers:
+    async def ping(self) -> None:
+        return None
+
+
+class Hangs:
+    async def ping(self) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_health_is_ok_when_the_database_answers_and_the_scheduler_runs() -> None:
+    health = await check_health(Answers(), scheduler_running=True)
+    assert health.ok
+    assert health.to_json() == {"status": "ok", "database": "ok", "scheduler": "running"}
+
+
+async def test_health_fails_when_the_scheduler_is_stopped() -> None:
+    health = await check_health(Answers(), scheduler_running=False)
+    assert not health.ok
+    assert health.reason == "scheduler not running"
+
+
+async def test_health_fails_when_the_database_hangs() -> None:
+    health = await check_health(Hangs(), scheduler_running=True, ping_timeout=0.05)
+    assert not health.ok
+    assert health.reason == "database: no answer within 0.05 s"
+
+
+async def test_healthz_answers_503_with_a_json_reason_when_the_database_is_gone(
+    tmp_path: Path, http: httpx.AsyncClient
+) -> None:
+    # A SQLite file in a directory that does not exist: every connection fails.
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/gone/evbot.sqlite3")
+    storage = Storage(engine)
+
+    async def health() -> Health:
+        return await check_health(storage, scheduler_running=True)
+
+    server = HttpServer(health=health, metrics=Metrics(), port=0, host="127.0.0.1")
+    await server.start()
+    try:
+        response = await http.get(f"http://127.0.0.1:{server.port}/healthz")
+    finally:
+        await server.stop()
+        await engine.dispose()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["reason"].startswith("database: OperationalError")
+    assert body["database"] == "down"
+
+
+async def test_a_crashing_health_check_is_a_503_not_a_500(http: httpx.AsyncClient) -> None:
+    async def broken() -> Health:
+        raise RuntimeError("bug")
+
+    server = HttpServer(health=broken, metrics=Metrics(), port=0, host="127.0.0.1")
+    await server.start()
+    try:
+        response = await http.get(f"http://127.0.0.1:{server.port}/healthz")
+    finally:
+        await server.stop()
+    assert response.status_code == 503
+    assert response.json() == {"status": "fail", "reason": "health check error: RuntimeError"}
+
+
+async def test_metrics_are_served_even_when_the_gauge_refresh_fails(
+    http: httpx.AsyncClient,
+) -> None:
+    metrics = Metrics()
+    metrics.feed_polled("ok")
+
+    async def health() -> Health:
+        return Health(True)
+
+    async def refresh() -> None:
+        raise ConnectionError("database away")
+
+    server = HttpServer(
+        health=health, metrics=metrics, port=0, host="127.0.0.1", before_scrape=refresh
+    )
+    await server.start()
+    try:
+        response = await http.get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        await server.stop()
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'evbot_feed_polls_total{status="ok"} 1.0' in response.text
+
+
+# ---- inside the service ------------------------------------------------------------
+
+
+def catalog(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "catalog.yaml"
+    feed = {"id": "haber", "name": "Haber", "url": url, "language": "tr", "interval": 60}
+    path.write_text(yaml.safe_dump({"feeds": [feed]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_service_serves_healthz_and_metrics_until_the_database_is_gone(
+    kind: str, tmp_path: Path, http: httpx.AsyncClient
+) -> None:
+    async with database(kind, str(tmp_path), own_database=True) as target, FeedServer() as feeds:
+        feeds.add_feed(
+            "/haber.xml",
+            entries=[FeedItem("Togg yeni elektrikli modelini tanıttı", link="https://n.example/1")],
+        )
+        port = free_port()
+        settings = Settings(
+            database_url=target.url,
+            feeds_file=catalog(tmp_path, feeds.url("/haber.xml")),
+            http_port=port,
+        )
+        service = Service(
+            settings,
+            options=ServiceOptions(
+                console=True,
+                console_out=io.StringIO(),
+                tick_seconds=0.05,
+                http_host="127.0.0.1",
+            ),
+            clock=FakeClock(),
+        )
+        await service.start()
+        base = f"http://127.0.0.1:{port}"
+        try:
+            assert service.ingestor is not None
+            await service.ingestor.wait_for_pass(0)
+
+            response = await http.get(f"{base}/healthz")
+            assert response.status_code == 200, response.text
+            assert response.json() == {"status": "ok", "database": "ok", "scheduler": "running"}
+
+            scrape = await http.get(f"{base}/metrics")
+            assert scrape.status_code == 200
+            assert 'evbot_feed_polls_total{status="ok"} 1.0' in scrape.text
+            assert "evbot_items_ingested_total 1.0" in scrape.text
+            assert "evbot_outbox_pending 0.0" in scrape.text
+
+            if kind == "postgresql":
+                # The database disappears under the running service.
+                name = target.url.rsplit("/", 1)[1]
+                admin = await asyncpg.connect(postgres_url())
+                try:
+                    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                finally:
+                    await admin.close()
+                gone = await http.get(f"{base}/healthz")
+                assert gone.status_code == 503
+                assert gone.json()["reason"].startswith("database: ")
+            else:
+                assert service.scheduler is not None
+                service.scheduler.shutdown(wait=False)
+                stopped = await http.get(f"{base}/healthz")
+                assert stopped.status_code == 503
+                assert stopped.json()["reason"] == "scheduler not running"
+        finally:
+            await service.stop()
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"{base}/healthz")
+
+
+async def test_service_without_http_port_listens_nowhere(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.sqlite3")
+    service = Service(settings, options=ServiceOptions(console=True, console_out=io.StringIO()))
+    # Only the composition is checked: the endpoint is off by default.
+    assert settings.http_port is None
+    assert service.http is None
