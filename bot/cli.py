@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot import cli_feeds, cli_rules
+from bot import cli_feeds, cli_ops, cli_rules
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_rules.register(sub)
     cli_feeds.register(sub)
+    cli_ops.register(sub)
     return parser
 
 
