@@ -1,1 +1,15 @@
-"""feeds."""
+"""feeds: fetch, parse and normalise news feeds, and decide what is new.
+
+No imports from ``bot`` or ``rules``; no storage, no clock reads in logic.
+
+* :mod:`feeds.fetch` — one shared ``httpx.AsyncClient``; conditional GET,
+  limits, failures as :class:`~feeds.fetch.FetchResult` values.
+* :mod:`feeds.parse` — bytes → :class:`~feeds.parse.ParsedFeed` (feedparser),
+  or a one-line :class:`~feeds.parse.FeedParseError`.
+* :mod:`feeds.entries`, :mod:`feeds.text`, :mod:`feeds.urls` — normalised
+  entries, identities, plain text, canonical links.
+* :mod:`feeds.dedupe` — the pure decider (new / same story / already seen).
+* :mod:`feeds.schedule` — next poll delay, backoff with jitter.
+* :mod:`feeds.poller` — a batch with bounded concurrency, parsing off-loop.
+* :mod:`feeds.catalog`, :mod:`feeds.opml` — the YAML catalog and OPML 2.0.
+"""
