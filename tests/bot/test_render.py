@@ -121,3 +121,106 @@ def test_any_input_renders_valid_html_within_limit(
     text, _ = visible(message.html)
     assert len(text) <= TELEGRAM_TEXT_LIMIT
     assert len(message.plain) <= TELEGRAM_TEXT_LIMIT
+
+
+# ---- keyword line, link preview, digests, /latest ------------------------------------
+
+from bot.render import render_digest, render_latest, visible_length  # noqa: E402
+from tests.fakes.telegram_server import parse_html  # noqa: E402
+
+
+def test_keyword_alert_says_which_term_matched_and_preview_is_per_chat() -> None:
+    message = render_alert(view(keyword="<şarj>"), lang="en", tz=IST, link_preview=True)
+    text, _ = visible(message.html)
+    assert "Matched your keyword: <şarj>" in text
+    assert message.link_preview
+    assert not render_alert(view(link="nope"), lang="en", tz=IST, link_preview=True).link_preview
+
+
+def test_digest_groups_by_category_newest_first() -> None:
+    def at(minute: int, title: str, cats: list[str], **kw: object) -> AlertView:
+        return view(
+            item_id=minute,
+            title=title,
+            category_names=cats,
+            seen_at=datetime(2026, 11, 23, 9, minute, tzinfo=UTC),
+            **kw,
+        )
+
+    views = [
+        at(1, "old regulation", ["Regulation"]),
+        at(5, "new battery", ["Battery Manufacturing", "Regulation"]),
+        at(3, "mid regulation", ["Regulation"]),
+        at(4, "keyword only", [], keyword="togg"),
+    ]
+    [message] = render_digest(views, lang="en", tz=IST)
+    text, hrefs = visible(message.html)
+    assert text.startswith("📬 Digest · 4 stories")
+    order = [text.index(s) for s in ("new battery", "keyword only", "mid regulation", "old reg")]
+    assert order == sorted(order)
+    assert (
+        text.index("Battery Manufacturing")
+        < text.index("Your keywords")
+        < text.index("🏷 Regulation")
+    )
+    assert "Matched your keyword: togg" in text
+    assert len(hrefs) == 4
+    assert message.buttons == ()
+    assert render_digest(views, lang="tr", tz=IST)[0].plain.startswith("📬 Özet · 4 haber")
+
+
+def test_long_digest_is_split_at_the_limit_and_loses_nothing() -> None:
+    views = [view(item_id=n, title=f"story {n} " + "x" * 190) for n in range(60)]
+    messages = render_digest(views, lang="en", tz=IST)
+    assert len(messages) > 1
+    texts = [visible(m.html)[0] for m in messages]
+    assert all(visible_length(x) <= TELEGRAM_TEXT_LIMIT for x in texts)
+    assert sum(x.count("• story") for x in texts) == 60
+    assert texts[1].startswith("📬 Digest (continued)")
+
+
+def test_latest_shows_also_reported_by() -> None:
+    message = render_latest([view()], heading="Latest", lang="tr", tz=IST)
+    text, _ = visible(message.html)
+    assert "NTV · Otomobil · ayrıca: Hürriyet" in text
+
+
+HOSTILE = st.text(
+    alphabet=st.sampled_from(list("<>&\"';/ab #xyzşİı\u202e\u200f🚗👩‍👩‍👧\U0001f600\n\t"))
+    | st.characters(),
+    max_size=600,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    titles=st.lists(st.text(max_size=10_000) | HOSTILE, min_size=1, max_size=40),
+    names=st.lists(HOSTILE, min_size=1, max_size=3),
+    keyword=st.none() | HOSTILE,
+    link=st.none() | HOSTILE | st.just("https://a.b/<&>\"'"),
+)
+def test_hostile_strings_always_render_valid_html_within_the_limit(
+    titles: list[str], names: list[str], keyword: str | None, link: str | None
+) -> None:
+    views = [
+        view(
+            item_id=i,
+            title=title,
+            summary=title[::-1],
+            link=link,
+            sources=names,
+            category_names=names,
+            hashtags=names,
+            keyword=keyword,
+        )
+        for i, title in enumerate(titles)
+    ]
+    rendered = [render_alert(views[0], lang="en", tz=IST, link_preview=True)]
+    rendered += render_digest(views, lang="tr", tz=IST)
+    rendered.append(render_latest(views[:10], heading="Son", lang="tr", tz=IST))
+    for message in rendered:
+        text, _ = visible(message.html)
+        assert visible_length(text) <= TELEGRAM_TEXT_LIMIT
+        shown, _ = parse_html(message.html)  # the fake Bot API's Telegram HTML rules
+        assert visible_length(shown) <= TELEGRAM_TEXT_LIMIT
+        assert visible_length(message.plain) <= TELEGRAM_TEXT_LIMIT
