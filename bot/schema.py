@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -132,6 +133,21 @@ chats = Table(
     Column("inactive_reason", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Delivery preferences (migration 0002). NULL time zone = the service default.
+    Column("timezone", String(64), nullable=True),
+    Column("digest_mode", String(8), nullable=False, default="off", server_default="off"),
+    Column("digest_time", String(5), nullable=True),  # "HH:MM" for daily digests
+    Column("quiet_start", String(5), nullable=True),  # "HH:MM", local time
+    Column("quiet_end", String(5), nullable=True),
+    Column("link_preview", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# Personal keyword alerts: one row per term; a term starting with "-" excludes.
+chat_keywords = Table(
+    "chat_keywords",
+    metadata,
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("term", String(200), primary_key=True),
 )
 
 subscriptions = Table(

@@ -11,23 +11,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.alerts import AlertRenderer
 from bot.clock import Clock, SystemClock
 from bot.delivery import DeliveryWorker, Sender
 from bot.http_server import Health, HttpServer, check_health
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
 from bot.reloader import ReloadingFile
-from bot.render import AlertView, RenderedMessage, render_alert
+from bot.render import RenderedMessage
 from bot.settings import Settings
-from bot.storage import CatalogFeed, Delivery, Storage
+from bot.storage import CatalogFeed, Storage
 from bot.telegram_app.app import (
     AnyApplication,
     build_application,
@@ -58,35 +59,6 @@ class ConsoleSender:
         rule = "─" * 60
         print(f"{rule}\n{message.plain}\n", file=self.out, flush=True)
         return self.count
-
-
-def alert_renderer(
-    rules: Callable[[], RuleSet], tz: ZoneInfo
-) -> Callable[[Delivery], RenderedMessage]:
-    """Turn a claimed outbox row into the message for its chat."""
-
-    def render(delivery: Delivery) -> RenderedMessage:
-        item = delivery.item
-        if item is None:
-            text = str(delivery.reason.get("text", ""))
-            return RenderedMessage(html=text, plain=text)
-        ruleset = rules()
-        lang = delivery.chat_language
-        names = {c.id: c.name(lang) for c in ruleset.categories}
-        tags = {tag.id: tag.hashtag for tag in (*ruleset.topics, *ruleset.entities)}
-        view = AlertView(
-            item_id=item.id,
-            title=item.title,
-            summary=item.summary,
-            link=item.link,
-            sources=item.sources,
-            seen_at=item.first_seen_at,
-            category_names=[names[c] for c in item.categories if c in names],
-            hashtags=[tags[x] for x in (*item.entities, *item.topics) if x in tags],
-        )
-        return render_alert(view, lang=lang, tz=tz)
-
-    return render
 
 
 def _catalog_rows(specs: list[FeedSpec]) -> list[CatalogFeed]:
@@ -144,6 +116,7 @@ class Service:
         """Open the database, sync the catalog, start Telegram, the scheduler and delivery."""
         settings = self.settings
         self.storage = storage = await Storage.open(settings.database_url)
+        storage.default_timezone = settings.timezone
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
         if settings.http_port is not None:
             await self._start_http(settings.http_port)
@@ -160,6 +133,8 @@ class Service:
                 rules=self.current_rules,
                 clock=self.clock,
                 admin_ids=settings.admin_ids,
+                reload=self.reload_now,
+                wake_delivery=self._wake_delivery,
             )
             self.application = build_application(
                 settings.telegram_token.get_secret_value(), settings.telegram_api_url, svc
@@ -173,7 +148,7 @@ class Service:
         self.worker = DeliveryWorker(
             storage,
             sender,
-            alert_renderer(self.current_rules, tz),
+            AlertRenderer(self.current_rules, tz),
             self.clock,
             rate_per_second=settings.send_rate,
         )
@@ -195,7 +170,10 @@ class Service:
             id="poll",
             max_instances=1,
             coalesce=True,
-            next_run_time=self.clock.now(),
+            # APScheduler runs on real time whatever the service's clock says (tests
+            # use a fake one): a fake "now" in the past would make it replay every
+            # missed tick since then.
+            next_run_time=datetime.now(UTC),
         )
         self.scheduler.add_job(
             self.reload_files,
@@ -243,6 +221,20 @@ class Service:
         await storage.set_subscriptions(
             CONSOLE_CHAT_ID, (c.id for c in self.current_rules().categories)
         )
+
+    def _wake_delivery(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def reload_now(self) -> list[tuple[str, str | None]]:
+        """Reload the rules and the feed catalog at once (admin /reload): (what, error) each."""
+        outcomes: list[tuple[str, str | None]] = []
+        for source in (self.rules, self.catalog):
+            result = source.force()
+            outcomes.append((source.what, result.error))
+        if self.catalog.last_error is None and self.storage is not None:
+            await self.storage.sync_catalog(_catalog_rows(self.catalog.value))
+        return outcomes
 
     async def reload_files(self) -> None:
         """Pick up edits of the rules file and the feed catalog."""

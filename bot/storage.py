@@ -8,9 +8,9 @@ transaction, so a crash leaves either all of them or none.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
@@ -19,6 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import schema as t
 from bot.db import create_engine, upgrade
+from bot.delivery_times import DEFAULT_TIMEZONE, DeliveryPrefs, prefs_from_columns, release_time
+from rules import KeywordMatcher, match_key
+
+# Chat columns holding delivery preferences, settable through `update_chat`.
+PREF_COLUMNS = frozenset(
+    {"timezone", "digest_mode", "digest_time", "quiet_start", "quiet_end", "link_preview"}
+)
+# Most keywords one chat may have (each is matched against every new story).
+MAX_KEYWORDS = 50
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,13 @@ class ChatRow:
     active: bool
     paused: bool
     inactive_reason: str | None
+    # Delivery preferences (see bot.delivery_times); NULL time zone = the service default.
+    timezone: str | None = None
+    digest_mode: str = "off"
+    digest_time: str | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    link_preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,7 +182,63 @@ class Delivery:
     attempts: int
     reason: dict[str, Any]
     chat_language: str
+    chat_type: str
     item: ItemRow | None
+    # What the renderer needs from the chat's preferences.
+    chat_timezone: str | None = None
+    link_preview: bool = False
+
+
+@dataclass(frozen=True)
+class ChatStats:
+    """What /stats shows."""
+
+    chats: int
+    receiving: int  # active and not paused
+    per_category: dict[str, int]  # subscriptions of receiving chats
+    sent_since: int
+    queue: int  # pending outbox rows
+
+
+@dataclass(frozen=True)
+class KeywordMatchers:
+    """A chat's keywords compiled: its positive terms, and its exclusions on their own."""
+
+    positive: KeywordMatcher | None
+    negative: KeywordMatcher | None
+
+
+class _Excluded:
+    """The story mentions one of the chat's `-term`s."""
+
+
+EXCLUDED = _Excluded()
+
+
+def compile_keywords(terms: Sequence[str]) -> KeywordMatchers:
+    """Compile stored terms; a term the rules language no longer accepts is skipped."""
+    good: list[str] = []
+    for term in terms:
+        try:
+            KeywordMatcher.compile([term])
+        except ValueError:
+            continue
+        good.append(term)
+    positives = [x for x in good if not x.startswith("-")]
+    negatives = [x[1:].strip() for x in good if x.startswith("-")]
+    return KeywordMatchers(
+        positive=KeywordMatcher.compile(good) if positives else None,
+        negative=KeywordMatcher.compile(negatives) if negatives else None,
+    )
+
+
+def keyword_decision(matchers: KeywordMatchers, title: str, summary: str) -> str | _Excluded | None:
+    """The chat's term that matched, EXCLUDED if an exclusion matched, else None."""
+    if matchers.negative is not None and matchers.negative.match(title, summary) is not None:
+        return EXCLUDED
+    if matchers.positive is not None:
+        return matchers.positive.match(title, summary)
+    return None
 
 
 def _json_list(value: str | None) -> tuple[str, ...]:
@@ -188,6 +260,9 @@ class Storage:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # The time zone of chats that chose none (the service sets EVBOT_TIMEZONE here).
+        self.default_timezone = DEFAULT_TIMEZONE
+        self._matchers: dict[tuple[str, ...], KeywordMatchers] = {}
 
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None, migrate: bool = True) -> Storage:
@@ -278,6 +353,40 @@ class Storage:
             rows = (await conn.execute(query)).all()
         return [_feed_row(r) for r in rows]
 
+    async def claim_due_feeds(
+        self, now: datetime, *, lease: timedelta = timedelta(minutes=5), limit: int = 100
+    ) -> list[FeedRow]:
+        """Take the due feeds for this process: each is leased so no other replica fetches it.
+
+        On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets replicas claim side by side
+        without waiting on each other; recording the poll clears the lease, and a
+        replica that dies mid-poll only holds its feeds until the lease runs out.
+        """
+        due = (
+            select(t.feeds.c.id)
+            .where(
+                t.feeds.c.enabled.is_(True),
+                t.feeds.c.in_catalog.is_(True),
+                t.feeds.c.disabled_reason.is_(None),
+                or_(t.feeds.c.next_poll_at.is_(None), t.feeds.c.next_poll_at <= now),
+                or_(t.feeds.c.lease_until.is_(None), t.feeds.c.lease_until <= now),
+            )
+            .order_by(t.feeds.c.next_poll_at.is_(None).desc(), t.feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            ids = [r[0] for r in await conn.execute(due)]
+            if not ids:
+                return []
+            await conn.execute(
+                update(t.feeds).where(t.feeds.c.id.in_(ids)).values(lease_until=now + lease)
+            )
+            rows = (await conn.execute(select(t.feeds).where(t.feeds.c.id.in_(ids)))).all()
+        order = {feed_id: i for i, feed_id in enumerate(ids)}
+        return sorted((_feed_row(r) for r in rows), key=lambda f: order[f.id])
+
     async def next_poll_time(self) -> datetime | None:
         """When the earliest enabled feed is due (None: one is due now or none exist)."""
         query = select(func.min(t.feeds.c.next_poll_at)).where(
@@ -298,6 +407,7 @@ class Storage:
         self, conn: AsyncConnection, feed_id: str, record: FetchRecord, now: datetime
     ) -> None:
         values: dict[str, Any] = {
+            "lease_until": None,
             "last_attempt_at": now,
             "last_status": record.status,
             "last_duration": record.duration,
@@ -377,7 +487,7 @@ class Storage:
                 story_id = await self._insert_item(conn, feed_id, entry, now)
                 item_ids.append(story_id)
                 if entry.alert:
-                    outbox_rows += await self._enqueue_alert(conn, story_id, entry.categories, now)
+                    outbox_rows += await self._enqueue_alert(conn, story_id, entry, now)
             for dup in again:
                 await self._link_source(conn, dup.story_id, feed_id, dup.identities, dup.link, now)
             if seen:
@@ -442,41 +552,62 @@ class Storage:
         )
 
     async def _enqueue_alert(
-        self, conn: AsyncConnection, story_id: int, categories: Sequence[str], now: datetime
+        self, conn: AsyncConnection, story_id: int, entry: NewItem, now: datetime
     ) -> int:
-        if not categories:
-            return 0
-        rows = await conn.execute(
-            select(t.subscriptions.c.chat_id, t.subscriptions.c.category)
-            .join(t.chats, t.chats.c.id == t.subscriptions.c.chat_id)
-            .where(
-                t.subscriptions.c.category.in_(list(categories)),
-                t.chats.c.active.is_(True),
-                t.chats.c.paused.is_(False),
-            )
-        )
+        """One outbox row per receiving chat: by category, or by the chat's own keyword.
+
+        A chat's `-term` exclusion that the story matches suppresses it for that
+        chat, categories or not. A chat in quiet hours or on a digest gets its
+        row held until release (bot.delivery_times) and marked `"digest": true`.
+        """
         per_chat: dict[int, list[str]] = {}
-        for chat_id, category in rows:
-            per_chat.setdefault(int(chat_id), []).append(category)
+        if entry.categories:
+            rows = await conn.execute(
+                select(t.subscriptions.c.chat_id, t.subscriptions.c.category)
+                .join(t.chats, t.chats.c.id == t.subscriptions.c.chat_id)
+                .where(
+                    t.subscriptions.c.category.in_(list(entry.categories)),
+                    t.chats.c.active.is_(True),
+                    t.chats.c.paused.is_(False),
+                )
+            )
+            for chat_id, category in rows:
+                per_chat.setdefault(int(chat_id), []).append(category)
+        keyword_hits: dict[int, str] = {}
+        for chat_id, terms in (await self._receiving_keywords(conn)).items():
+            match = keyword_decision(self._keyword_matchers(terms), entry.title, entry.summary)
+            if match is EXCLUDED:
+                per_chat.pop(chat_id, None)
+            elif isinstance(match, str):
+                keyword_hits[chat_id] = match
+                per_chat.setdefault(chat_id, [])
         if not per_chat:
             return 0
-        await conn.execute(
-            self._insert_ignore(t.outbox),
-            [
+        prefs = await self._delivery_prefs(conn, list(per_chat))
+        rows_out = []
+        for chat_id, cats in per_chat.items():
+            reason: dict[str, Any] = {"categories": sorted(cats)}
+            if chat_id in keyword_hits:
+                reason["keyword"] = keyword_hits[chat_id]
+            at = now
+            if chat_id in prefs:
+                at = release_time(prefs[chat_id], now)
+                if at > now:
+                    reason["digest"] = True
+            rows_out.append(
                 {
                     "item_id": story_id,
                     "chat_id": chat_id,
                     "kind": "alert",
-                    "reason": json.dumps({"categories": sorted(cats)}),
+                    "reason": json.dumps(reason, ensure_ascii=False),
                     "status": "pending",
                     "attempts": 0,
-                    "next_attempt_at": now,
+                    "next_attempt_at": at,
                     "created_at": now,
                 }
-                for chat_id, cats in per_chat.items()
-            ],
-        )
-        return len(per_chat)
+            )
+        await conn.execute(self._insert_ignore(t.outbox), rows_out)
+        return len(rows_out)
 
     async def _sources(
         self, conn: AsyncConnection, item_ids: Sequence[int]
@@ -582,7 +713,15 @@ class Storage:
 
     async def update_chat(self, chat_id: int, now: datetime, **values: Any) -> None:
         """Change chat columns (language, paused, active, inactive_reason, title)."""
-        allowed = {"language", "paused", "active", "inactive_reason", "title", "type"}
+        allowed = {
+            "language",
+            "paused",
+            "active",
+            "inactive_reason",
+            "title",
+            "type",
+            *PREF_COLUMNS,
+        }
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"not chat settings: {sorted(unknown)}")
@@ -649,27 +788,236 @@ class Storage:
             )
             return {r[0] for r in rows}
 
+    # ---- chat preferences and keywords -------------------------------------
+    # Delivery preferences live on `chats` (PREF_COLUMNS, changed with
+    # `update_chat`); personal keywords in `chat_keywords`. Also the read-only
+    # counts behind /stats and the broadcast fan-out.
+
+    def _keyword_matchers(self, terms: Sequence[str]) -> KeywordMatchers:
+        key = tuple(sorted(terms))
+        found = self._matchers.get(key)
+        if found is None:
+            if len(self._matchers) > 10_000:
+                self._matchers.clear()
+            found = self._matchers[key] = compile_keywords(key)
+        return found
+
+    async def _receiving_keywords(self, conn: AsyncConnection) -> dict[int, list[str]]:
+        """Keywords of every chat that currently receives alerts."""
+        rows = await conn.execute(
+            select(t.chat_keywords.c.chat_id, t.chat_keywords.c.term)
+            .join(t.chats, t.chats.c.id == t.chat_keywords.c.chat_id)
+            .where(t.chats.c.active.is_(True), t.chats.c.paused.is_(False))
+        )
+        terms: dict[int, list[str]] = {}
+        for chat_id, term in rows:
+            terms.setdefault(int(chat_id), []).append(term)
+        return terms
+
+    async def _delivery_prefs(
+        self, conn: AsyncConnection, chat_ids: Sequence[int]
+    ) -> dict[int, DeliveryPrefs]:
+        """Preferences of the chats that hold alerts (digest or quiet hours) among these."""
+        found: dict[int, DeliveryPrefs] = {}
+        c = t.chats.c
+        for start in range(0, len(chat_ids), 500):
+            rows = await conn.execute(
+                select(
+                    c.id, c.timezone, c.digest_mode, c.digest_time, c.quiet_start, c.quiet_end
+                ).where(
+                    c.id.in_(list(chat_ids[start : start + 500])),
+                    or_(c.digest_mode != "off", c.quiet_start.is_not(None)),
+                )
+            )
+            for r in rows:
+                found[int(r.id)] = prefs_from_columns(
+                    timezone=r.timezone,
+                    digest_mode=r.digest_mode,
+                    digest_time=r.digest_time,
+                    quiet_start=r.quiet_start,
+                    quiet_end=r.quiet_end,
+                    default_timezone=self.default_timezone,
+                )
+        return found
+
+    def delivery_prefs(self, chat: ChatRow) -> DeliveryPrefs:
+        """A chat's delivery preferences, parsed (the service's time zone if it chose none)."""
+        return prefs_from_columns(
+            timezone=chat.timezone,
+            digest_mode=chat.digest_mode,
+            digest_time=chat.digest_time,
+            quiet_start=chat.quiet_start,
+            quiet_end=chat.quiet_end,
+            default_timezone=self.default_timezone,
+        )
+
+    async def release_held(self, chat_id: int, at: datetime) -> int:
+        """Re-time a chat's held (digest) rows to `at` (now after /quiet off); returns how many."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(t.outbox)
+                .where(
+                    t.outbox.c.chat_id == chat_id,
+                    t.outbox.c.status == "pending",
+                    t.outbox.c.kind == "alert",
+                    t.outbox.c.attempts == 0,
+                    t.outbox.c.reason.like('%"digest": true%'),
+                )
+                .values(next_attempt_at=at)
+            )
+        return int(result.rowcount or 0)
+
+    async def keywords(self, chat_id: int) -> list[str]:
+        """A chat's keyword terms (exclusions start with '-'), alphabetically."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.chat_keywords.c.term)
+                .where(t.chat_keywords.c.chat_id == chat_id)
+                .order_by(t.chat_keywords.c.term)
+            )
+            return [r[0] for r in rows]
+
+    async def add_keyword(self, chat_id: int, term: str) -> bool:
+        """Add a term; False if the chat already has it (compared case- and accent-blind)."""
+        async with self.engine.begin() as conn:
+            existing = await conn.execute(
+                select(t.chat_keywords.c.term).where(t.chat_keywords.c.chat_id == chat_id)
+            )
+            if any(match_key(r[0]) == match_key(term) for r in existing):
+                return False
+            await conn.execute(
+                self._insert_ignore(t.chat_keywords).values(chat_id=chat_id, term=term)
+            )
+        return True
+
+    async def remove_keyword(self, chat_id: int, term: str) -> str | None:
+        """Remove a term (compared case- and accent-blind); returns the stored form removed."""
+        async with self.engine.begin() as conn:
+            existing = await conn.execute(
+                select(t.chat_keywords.c.term).where(t.chat_keywords.c.chat_id == chat_id)
+            )
+            stored = next((r[0] for r in existing if match_key(r[0]) == match_key(term)), None)
+            if stored is None:
+                return None
+            await conn.execute(
+                delete(t.chat_keywords).where(
+                    t.chat_keywords.c.chat_id == chat_id, t.chat_keywords.c.term == stored
+                )
+            )
+        return str(stored)
+
+    async def _copy_keywords(self, conn: AsyncConnection, old_id: int, new_id: int) -> None:
+        rows = await conn.execute(
+            select(t.chat_keywords.c.term).where(t.chat_keywords.c.chat_id == old_id)
+        )
+        terms = [r[0] for r in rows]
+        if terms:
+            await conn.execute(
+                self._insert_ignore(t.chat_keywords),
+                [{"chat_id": new_id, "term": term} for term in terms],
+            )
+
+    async def chat_stats(self, since: datetime) -> ChatStats:
+        """Counts for /stats: chats, receiving chats, subscriptions, sent since `since`, queue."""
+        c = t.chats.c
+        receiving = and_(c.active.is_(True), c.paused.is_(False))
+        async with self.engine.connect() as conn:
+            chats = int(
+                (await conn.execute(select(func.count()).select_from(t.chats))).scalar_one()
+            )
+            active = int(
+                (
+                    await conn.execute(select(func.count()).select_from(t.chats).where(receiving))
+                ).scalar_one()
+            )
+            per_category = {
+                str(category): int(n)
+                for category, n in await conn.execute(
+                    select(t.subscriptions.c.category, func.count())
+                    .join(t.chats, c.id == t.subscriptions.c.chat_id)
+                    .where(receiving)
+                    .group_by(t.subscriptions.c.category)
+                )
+            }
+            sent = int(
+                (
+                    await conn.execute(
+                        select(func.count()).where(
+                            t.outbox.c.status == "sent", t.outbox.c.sent_at >= since
+                        )
+                    )
+                ).scalar_one()
+            )
+            queue = int(
+                (
+                    await conn.execute(select(func.count()).where(t.outbox.c.status == "pending"))
+                ).scalar_one()
+            )
+        return ChatStats(chats, active, per_category, sent, queue)
+
+    async def enqueue_broadcast(self, text: str, now: datetime) -> int:
+        """Queue `text` for every receiving chat (active, not paused); returns how many."""
+        async with self.engine.begin() as conn:
+            ids = [
+                int(r[0])
+                for r in await conn.execute(
+                    select(t.chats.c.id).where(
+                        t.chats.c.active.is_(True), t.chats.c.paused.is_(False)
+                    )
+                )
+            ]
+            if ids:
+                await conn.execute(
+                    insert(t.outbox),
+                    [
+                        {
+                            "item_id": None,
+                            "chat_id": chat_id,
+                            "kind": "broadcast",
+                            "reason": json.dumps({"text": text}, ensure_ascii=False),
+                            "status": "pending",
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                        }
+                        for chat_id in ids
+                    ],
+                )
+        return len(ids)
+
     # ---- outbox ------------------------------------------------------------
 
-    async def due_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
-        """Pending outbox rows whose time has come, fairly interleaved across chats."""
-        # Ranking each chat's rows lets the first alert of every chat go out
-        # before anyone's second one.
-        rank = (
-            func.row_number()
-            .over(partition_by=t.outbox.c.chat_id, order_by=t.outbox.c.id)
-            .label("rank")
-        )
-        due = (
-            select(t.outbox, rank)
-            .where(t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= now)
+    async def due_deliveries(
+        self, now: datetime, *, max_chats: int = 100, exclude_chats: Collection[int] = ()
+    ) -> list[Delivery]:
+        """Every due row of up to `max_chats` chats, the longest-waiting chats first.
+
+        A chat's rows come together so the worker can combine a burst into one
+        message; chats still inside their pacing interval are left for later.
+        """
+        due_filter = [t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= now]
+        if exclude_chats:
+            due_filter.append(t.outbox.c.chat_id.not_in(list(exclude_chats)))
+        chats_due = (
+            select(t.outbox.c.chat_id, func.min(t.outbox.c.id).label("first_id"))
+            .where(*due_filter)
+            .group_by(t.outbox.c.chat_id)
+            .order_by(func.min(t.outbox.c.id))
+            .limit(max_chats)
             .subquery()
         )
         query = (
-            select(due, t.chats.c.language.label("chat_language"))
-            .join(t.chats, t.chats.c.id == due.c.chat_id)
-            .order_by(due.c.rank, due.c.id)
-            .limit(limit)
+            select(
+                t.outbox,
+                t.chats.c.language.label("chat_language"),
+                t.chats.c.type.label("chat_type"),
+                t.chats.c.timezone.label("chat_timezone"),
+                t.chats.c.link_preview.label("chat_link_preview"),
+            )
+            .join(chats_due, chats_due.c.chat_id == t.outbox.c.chat_id)
+            .join(t.chats, t.chats.c.id == t.outbox.c.chat_id)
+            .where(*due_filter)
+            .order_by(chats_due.c.first_id, t.outbox.c.id)
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
@@ -689,10 +1037,75 @@ class Storage:
                 attempts=r.attempts,
                 reason=json.loads(r.reason or "{}"),
                 chat_language=r.chat_language,
+                chat_type=r.chat_type,
                 item=items.get(r.item_id) if r.item_id is not None else None,
+                chat_timezone=r.chat_timezone,
+                link_preview=bool(r.chat_link_preview),
             )
             for r in rows
         ]
+
+    async def mark_sent_many(
+        self, delivery_ids: Sequence[int], message_id: int | None, now: datetime
+    ) -> None:
+        """Record several rows delivered by one (combined) message."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id.in_(list(delivery_ids)))
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    sent_message_id=message_id,
+                    attempts=t.outbox.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    async def migrate_chat(self, old_id: int, new_id: int, now: datetime) -> None:
+        """A group became a supergroup: move the chat, its subscriptions and pending rows."""
+        async with self.engine.begin() as conn:
+            old = (await conn.execute(select(t.chats).where(t.chats.c.id == old_id))).first()
+            if old is None:
+                return
+            exists = (
+                await conn.execute(select(t.chats.c.id).where(t.chats.c.id == new_id))
+            ).first()
+            if exists is None:
+                values = dict(old._mapping)
+                values.update(id=new_id, type="supergroup", updated_at=now)
+                await conn.execute(insert(t.chats).values(**values))
+            subs = await conn.execute(
+                select(t.subscriptions.c.category).where(t.subscriptions.c.chat_id == old_id)
+            )
+            categories = [r[0] for r in subs]
+            if categories:
+                await conn.execute(
+                    self._insert_ignore(t.subscriptions),
+                    [{"chat_id": new_id, "category": c} for c in categories],
+                )
+            await self._copy_keywords(conn, old_id, new_id)
+            # Rows the new id already has (same story) win; the old ones are dropped.
+            taken = select(t.outbox.c.item_id).where(
+                t.outbox.c.chat_id == new_id, t.outbox.c.item_id.is_not(None)
+            )
+            await conn.execute(
+                delete(t.outbox).where(
+                    t.outbox.c.chat_id == old_id,
+                    t.outbox.c.status == "pending",
+                    t.outbox.c.item_id.in_(taken),
+                )
+            )
+            await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.chat_id == old_id, t.outbox.c.status == "pending")
+                .values(chat_id=new_id, next_attempt_at=now)
+            )
+            await conn.execute(
+                update(t.chats)
+                .where(t.chats.c.id == old_id)
+                .values(active=False, inactive_reason=f"migrated to {new_id}", updated_at=now)
+            )
 
     async def next_delivery_time(self) -> datetime | None:
         """When the earliest pending row becomes due."""
