@@ -30,3 +30,23 @@ def picker(rules: RuleSet, subscribed: Collection[str], lang: str) -> InlineKeyb
         ]
     )
     return InlineKeyboardMarkup(rows)
+
+
+MORE_PREFIX = "more:"
+
+
+def more_button(lang: str, offset: int, category: str | None) -> InlineKeyboardMarkup:
+    """The /latest "more" button: the next page starts at `offset` (data fits in 64 bytes)."""
+    data = f"{MORE_PREFIX}{offset}:{category or ''}"
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(lang, "latest_more"), callback_data=data)]]
+    )
+
+
+def parse_more(data: str) -> tuple[int, str | None] | None:
+    """(offset, category) from "more" callback data; None if it is not well formed."""
+    body = data.removeprefix(MORE_PREFIX)
+    offset, sep, category = body.partition(":")
+    if not sep or not offset.isdigit() or len(offset) > 6:
+        return None
+    return int(offset), category or None

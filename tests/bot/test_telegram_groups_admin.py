@@ -1,0 +1,121 @@
+"""Groups (admins vs members, @botname, migration) and the operator commands."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from rules import DEFAULT_RULES_PATH
+from tests.bot.service_harness import ADMIN, REGULATION, Harness, running_service
+
+GROUP, SUPERGROUP = -555, -1000000000555
+OWNER, MEMBER = 7, 8
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    rules = tmp_path / "rules.yaml"
+    rules.write_bytes(Path(DEFAULT_RULES_PATH).read_bytes())
+    async with running_service(tmp_path, rules_file=rules) as harness:
+        yield harness
+
+
+def group_says(h: Harness, user: int, text: str) -> dict[str, object]:
+    return h.tg.send_message(GROUP, text, user_id=user, chat_type="group", chat_title="EV Grubu")
+
+
+async def test_only_group_admins_change_settings(h: Harness) -> None:
+    h.tg.set_admins(GROUP, [], creator=OWNER)
+    h.tg.add_bot_to_group(GROUP, by_user_id=OWNER, title="EV Grubu", language_code="tr")
+    await h.tg.wait_until(lambda: len(h.messages(GROUP)) == 1)
+    assert "Merhaba" in h.messages(GROUP)[0].plain_text
+    assert len(await h.storage.subscriptions(GROUP)) == 8
+
+    kw = {"user_id": MEMBER, "chat_type": "group", "language_code": "tr"}
+    [refused] = await h.command(GROUP, "/unsubscribe all", **kw)
+    assert "yalnızca yöneticileri" in refused.plain_text
+    [refused] = await h.command(GROUP, "/quiet 22:00-07:00", **kw)
+    assert "yalnızca yöneticileri" in refused.plain_text
+    assert len(await h.storage.subscriptions(GROUP)) == 8
+    # Reading is open to everyone, with the @botname suffix too.
+    [shown] = await h.command(GROUP, "/settings@evbot_test_bot", **kw)
+    assert "Ayarlar" in shown.plain_text
+
+    owner = {"user_id": OWNER, "chat_type": "group", "language_code": "tr"}
+    await h.command(GROUP, "/unsubscribe@evbot_test_bot all", **owner)
+    assert await h.storage.subscriptions(GROUP) == set()
+    _, picker = await h.command(GROUP, "/start@evbot_test_bot", replies=2, **owner)
+
+    # Picker presses: a member is refused, the owner may.
+    answer = await h.press(GROUP, picker.message_id, "cat:*none", user_id=MEMBER)
+    assert "yöneticileri" in answer  # the group speaks Turkish
+    assert len(await h.storage.subscriptions(GROUP)) == 8
+    await h.toggle(GROUP, picker.message_id, "cat:*none", user_id=OWNER)
+    assert await h.storage.subscriptions(GROUP) == set()
+
+
+async def test_migrated_group_keeps_its_subscriptions_and_keywords(h: Harness) -> None:
+    h.tg.set_admins(GROUP, [OWNER])
+    owner = {"user_id": OWNER, "chat_type": "group"}
+    await h.command(GROUP, "/start", replies=2, **owner)
+    await h.command(GROUP, "/unsubscribe all", **owner)
+    await h.command(GROUP, "/subscribe regulation", **owner)
+    await h.command(GROUP, "/keywords add togg", **owner)
+    h.tg.migrate_group(GROUP, SUPERGROUP)
+    await h.tg.wait_until(lambda: h.tg.pending_updates() == [])
+
+    async def moved() -> bool:
+        return await h.storage.subscriptions(SUPERGROUP) == {"regulation"}
+
+    for _ in range(100):  # each check is one database read; the update is in flight
+        if await moved():
+            break
+        await h.tg.wait_for("getUpdates", count=len(h.tg.calls_of("getUpdates")) + 1)
+    assert await moved()
+    assert await h.storage.keywords(SUPERGROUP) == ["togg"]
+    await h.publish(REGULATION)
+    [alert] = await h.wait_alerts(SUPERGROUP, 1)
+    assert "EPDK" in alert.plain_text
+    assert h.alerts(GROUP) == []
+
+
+async def test_admin_commands_are_silent_for_others(h: Harness) -> None:
+    await h.command(1, "/start", replies=2)
+    for command in ("/stats", "/feeds", "/reload", "/broadcast hi"):
+        h.tg.send_message(1, command)
+    # Updates are handled in order: once /help is answered, the others were ignored.
+    [reply] = await h.command(1, "/help")
+    assert "evbot" in reply.plain_text
+    assert len(h.messages(1)) == 3
+    assert (await h.storage.outbox_counts()).get("pending") is None
+
+
+async def test_admin_stats_feeds_reload_and_broadcast(h: Harness, tmp_path: Path) -> None:
+    await h.command(1, "/start", replies=2, language_code="tr")
+    await h.command(2, "/start", replies=2)
+    await h.command(2, "/stop")
+    await h.publish(REGULATION)
+    await h.wait_alerts(1, 1)
+
+    [stats] = await h.command(ADMIN, "/stats")
+    text = stats.plain_text
+    assert "Chats: 3 (receiving: 2)" in text  # the admin's own chat counts too
+    assert "Alerts sent today: 1" in text and "Queue: 0 pending" in text
+    assert "• Regulation: 1" in text
+
+    [feeds] = await h.command(ADMIN, "/feeds")
+    assert "test-haber" in feeds.plain_text and "✅" in feeds.plain_text
+
+    [ok] = await h.command(ADMIN, "/reload")
+    assert "Reloaded: rules, feed catalog" in ok.plain_text
+    (tmp_path / "rules.yaml").write_text("categories: [oops\n")
+    replies = await h.command(ADMIN, "/reload", replies=2)
+    assert any("rules: invalid, the previous version stays" in r.plain_text for r in replies)
+
+    [queued] = await h.command(ADMIN, "/broadcast Bakım <b>bu gece</b> & yarın")
+    assert "Broadcast queued for 2 chats." in queued.plain_text  # not the paused one
+    await h.tg.wait_until(lambda: any("Bakım" in m.plain_text for m in h.messages(1)))
+    shown = next(m for m in h.messages(1) if "Bakım" in m.plain_text)
+    assert shown.plain_text == "Bakım <b>bu gece</b> & yarın"  # escaped, shown as typed
