@@ -37,6 +37,8 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
 
@@ -116,6 +118,10 @@ class Metrics:
             "Age of the oldest pending outbox row (0 when none).",
             registry=r,
         )
+        # The usual process_* (memory, CPU, open files) and python_info series,
+        # which a private registry does not get by default.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
         self._poll_count = 0
         self._not_modified = 0
 

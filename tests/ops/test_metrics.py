@@ -30,6 +30,7 @@ METRIC_NAMES = [
     "evbot_delivery_latency_seconds_bucket",
     "evbot_outbox_pending",
     "evbot_outbox_oldest_pending_age_seconds",
+    "python_info",
 ]
 
 
