@@ -50,14 +50,33 @@ _Word = tuple[int, int, str, tuple[int, ...]]
 class _Chunk:
     key: str  # match key of the chunk
     words: tuple[_Word, ...]
-    starts: bool = False  # some word begins a term (else only phrase continuations)
+    # Precomputed so that find() does little per chunk: single-word hits as
+    # (term, start, end, acronym length or 0), and words that begin a phrase as
+    # (word index, start, phrases by second pattern, acronym length or 0).
+    singles: tuple[tuple[int, int, int, int], ...] = ()
+    starts: tuple[tuple[int, int, dict[int, list[_Phrase]], int], ...] = ()
 
     def __bool__(self) -> bool:
-        return self.starts
+        return bool(self.singles or self.starts)
 
 
 _GAP_ONLY = _Chunk("", ())
-_MISSING = _Chunk("\0", ())
+
+
+class _Found:
+    """The analysis of chunk number ``ci`` of one text (every chunk is in the cache)."""
+
+    __slots__ = ("_cache", "_chunks")
+
+    def __init__(self, chunks: list[str], cache: dict[str, _Chunk | None]) -> None:
+        self._chunks = chunks
+        self._cache = cache
+
+    def __getitem__(self, ci: int) -> _Chunk | None:
+        return self._cache[self._chunks[ci]]
+
+    def __len__(self) -> int:
+        return len(self._chunks)
 
 
 def lower_same_length(text: str) -> str:
@@ -103,6 +122,7 @@ class CompiledMatcher:
         self._min_stem = min(lengths)
         self._max_stem = max(lengths)
         self._chunks: dict[str, _Chunk | None] = {}
+        self._starting: set[str] = set()  # chunks in which some term can start
 
     def word_patterns(self, word: str) -> tuple[int, ...]:
         """Pattern ids that one word (in match-key form) satisfies."""
@@ -134,67 +154,68 @@ class CompiledMatcher:
             return _GAP_ONLY if key and set(key) <= _DASHES else None
         if not any(pids for *_, pids in words):
             return None
-        starts = any(p in self._singles or p in self._by_second for *_, ps in words for p in ps)
-        return _Chunk(key, words, starts)
+        singles: list[tuple[int, int, int, int]] = []
+        starts: list[tuple[int, int, dict[int, list[_Phrase]], int]] = []
+        for wi, (start, end, _, pids) in enumerate(words):
+            for pid in pids:
+                acronym = len(self._patterns[pid].stem) if pid in self._acronyms else 0
+                singles.extend((term, start, end, acronym) for term in self._singles.get(pid, ()))
+                seconds = self._by_second.get(pid)
+                if seconds is not None:
+                    starts.append((wi, start, seconds, acronym))
+        return _Chunk(key, words, tuple(singles), tuple(starts))
 
     def find(self, text: str) -> list[TermHit]:
         """Every term occurrence in ``text``, which must be cleaned (see clean_text)."""
         chunks = lower_same_length(text).split(" ")
-        get = self._chunks.get
-        # Comprehensions, not a loop with branches: this line is the hot path.
-        found: list[_Chunk | None] = [get(chunk, _MISSING) for chunk in chunks]
-        if _MISSING in found:
-            found = [
-                self._remember(chunk) if info is _MISSING else info
-                for chunk, info in zip(chunks, found, strict=True)
-            ]
-        wanted = [ci for ci, info in enumerate(found) if info]
-        if not wanted:
+        distinct = set(chunks)
+        # Set operations run in C: only chunks never seen before cost Python work.
+        for chunk in distinct.difference(self._chunks):
+            self._remember(chunk)
+        starting = distinct & self._starting
+        if not starting:
             return []
-        offsets = [0, *accumulate([len(c) + 1 for c in chunks])]
+        wanted = [ci for ci, chunk in enumerate(chunks) if chunk in starting]
+        offsets = [0, *accumulate(map(len, chunks))]
+        offsets = [size + ci for ci, size in enumerate(offsets)]
+        found = _Found(chunks, self._chunks)
         hits: list[TermHit] = []
-        singles = self._singles
-        by_second = self._by_second
         for ci in wanted:
             info = found[ci]
             assert info is not None
-            for wi, (start, end, _, pids) in enumerate(info.words):
-                at = offsets[ci] + start
-                nxt: tuple[int, int, str] | bool | None = False  # not looked up yet
-                for pid in pids:
-                    if pid in self._acronyms and not _acronym_at(
-                        text, at, len(self._patterns[pid].stem)
-                    ):
-                        continue
-                    for term in singles.get(pid, ()):
-                        hits.append(TermHit(term, at, offsets[ci] + end))
-                    seconds = by_second.get(pid)
-                    if seconds is None:
-                        continue
-                    if nxt is False:
-                        nxt = _next_word(found, ci, wi)
-                    if not isinstance(nxt, tuple):
-                        continue
-                    nci, nwi, gap = nxt
-                    next_info = found[nci]
-                    assert next_info is not None
-                    for pid2 in next_info.words[nwi][3]:
-                        for phrase in seconds.get(pid2, ()):
-                            span = self._follow(phrase, found, nci, nwi, gap, offsets, text)
-                            if span is not None:
-                                hits.append(TermHit(phrase.term, at, span))
+            base = offsets[ci]
+            for term, start, end, acronym in info.singles:
+                if acronym and not _acronym_at(text, base + start, acronym):
+                    continue
+                hits.append(TermHit(term, base + start, base + end))
+            for wi, start, seconds, acronym in info.starts:
+                if acronym and not _acronym_at(text, base + start, acronym):
+                    continue
+                nxt = _next_word(found, ci, wi)
+                if nxt is None:
+                    continue
+                nci, nwi, gap = nxt
+                next_info = found[nci]
+                assert next_info is not None
+                for pid2 in next_info.words[nwi][3]:
+                    for phrase in seconds.get(pid2, ()):
+                        span = self._follow(phrase, found, nci, nwi, gap, offsets, text)
+                        if span is not None:
+                            hits.append(TermHit(phrase.term, base + start, span))
         return hits
 
-    def _remember(self, chunk: str) -> _Chunk | None:
+    def _remember(self, chunk: str) -> None:
         if len(self._chunks) >= _CACHE_LIMIT:
             self._chunks.clear()
+            self._starting.clear()
         info = self._chunks[chunk] = self._chunk(chunk)
-        return info
+        if info:
+            self._starting.add(chunk)
 
     def _follow(
         self,
         phrase: _Phrase,
-        found: list[_Chunk | None],
+        found: _Found,
         ci: int,
         wi: int,
         gap: str,
@@ -230,7 +251,7 @@ class CompiledMatcher:
         return offsets[ci] + info.words[wi][1]
 
 
-def _next_word(found: list[_Chunk | None], ci: int, wi: int) -> tuple[int, int, str] | None:
+def _next_word(found: _Found, ci: int, wi: int) -> tuple[int, int, str] | None:
     """(chunk, word, gap) of the word after word ``wi`` of chunk ``ci``, if any."""
     info = found[ci]
     assert info is not None

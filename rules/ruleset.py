@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -79,6 +79,10 @@ class RuleSet:
         """The category with this id; KeyError if there is none."""
         return self._by_id[cat_id]
 
+    def term_sources(self) -> tuple[str, ...]:
+        """Every distinct term of the rules file, as written (first spelling wins)."""
+        return tuple(term.source for term in self._terms)
+
     def summary_line(self) -> str:
         """One line for operators: "N categories, N rules, N terms"."""
         rules = sum(len(t.rules) for t in self._targets)
@@ -94,68 +98,110 @@ class RuleSet:
         del language  # terms are bilingual; kept so callers can pass what they know
         title_text = clean_text(title)
         summary_text = clean_text(summary)
-        in_title = _first_hits(self._matcher.find(title_text))
-        in_summary = _first_hits(self._matcher.find(summary_text))
+        in_title = self._matcher.find(title_text) if title_text else []
+        in_summary = self._matcher.find(summary_text) if summary_text else []
+        if not in_title and not in_summary:
+            return Classification((), (), (), _NO_MATCHES, self._names)
+        title_terms = frozenset([hit.term for hit in in_title])
+        all_terms = title_terms.union([hit.term for hit in in_summary])
         candidates: set[int] = set()
-        for term in (*in_title, *in_summary):
-            candidates.update(self._targets_by_term.get(term, ()))
-        title_terms = frozenset(in_title)
-        all_terms = frozenset(in_title.keys() | in_summary.keys())
-        found: dict[str, list[Hit]] = {}
-        matched: list[Target] = []
+        by_term = self._targets_by_term
+        for term in all_terms:
+            numbers = by_term.get(term)
+            if numbers:
+                candidates.update(numbers)
+        fired: dict[str, list[tuple[frozenset[int], bool]]] = {}
+        kinds: dict[str, list[str]] = {"category": [], "topic": [], "entity": []}
         for number in sorted(candidates):
             target = self._targets[number]
-            hits: dict[tuple[int, _Where], Hit] = {}
             for rule in target.rules:
-                fired = _fire(rule, title_terms, all_terms)
-                if fired is None:
-                    continue
-                for term in fired:
-                    place = _place(term, in_title, in_summary, rule.title_only)
-                    hit = in_title[term] if place == "title" else in_summary[term]
-                    text = (title_text if place == "title" else summary_text)[hit.start : hit.end]
-                    hits.setdefault((term, place), Hit(self._terms[term].source, place, text))
-            if hits:
-                matched.append(target)
-                found[target.id] = _outermost(hits, in_title, in_summary)
+                terms = _fire(rule, title_terms, all_terms)
+                if terms:
+                    fired.setdefault(target.id, []).append((terms, rule.title_only))
+            if target.id in fired:
+                kinds[target.kind].append(target.id)
+        evidence = _Evidence(self._terms, in_title, in_summary, title_text, summary_text)
         return Classification(
-            categories=tuple(t.id for t in matched if t.kind == "category"),
-            topics=tuple(t.id for t in matched if t.kind == "topic"),
-            entities=tuple(t.id for t in matched if t.kind == "entity"),
-            matches=MappingProxyType({k: tuple(v) for k, v in found.items()}),
+            categories=tuple(kinds["category"]),
+            topics=tuple(kinds["topic"]),
+            entities=tuple(kinds["entity"]),
+            matches=_LazyMatches(fired, evidence),
             names=self._names,
         )
 
 
-def _outermost(
-    hits: Mapping[tuple[int, _Where], Hit],
-    in_title: Mapping[int, TermHit],
-    in_summary: Mapping[int, TermHit],
-) -> list[Hit]:
-    """Hits in text order, without those whose words lie inside another hit's words."""
-    spans = []
-    for (term, place), hit in hits.items():
-        where = in_title[term] if place == "title" else in_summary[term]
-        spans.append((place != "title", where.start, -where.end, hit))
-    spans.sort(key=lambda s: s[:3])
-    kept: list[Hit] = []
-    reach: dict[bool, int] = {}
-    for in_summary_text, start, neg_end, hit in spans:
-        if -neg_end <= reach.get(in_summary_text, -1) and start >= 0:
-            continue
-        reach[in_summary_text] = max(reach.get(in_summary_text, -1), -neg_end)
-        kept.append(hit)
-    return kept
+_NO_MATCHES: Mapping[str, tuple[Hit, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    terms: Sequence[TermSpec]
+    in_title: list[TermHit]
+    in_summary: list[TermHit]
+    title: str
+    summary: str
+
+
+class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
+    """Hits per target id, built on first access: most items are never explained."""
+
+    def __init__(
+        self, fired: dict[str, list[tuple[frozenset[int], bool]]], evidence: _Evidence
+    ) -> None:
+        self._fired = fired
+        self._evidence = evidence
+        self._built: dict[str, tuple[Hit, ...]] = {}
+
+    def __getitem__(self, key: str) -> tuple[Hit, ...]:
+        hits = self._built.get(key)
+        if hits is None:
+            hits = self._built[key] = self._build(self._fired[key])
+        return hits
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fired)
+
+    def __len__(self) -> int:
+        return len(self._fired)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def _build(self, rules: list[tuple[frozenset[int], bool]]) -> tuple[Hit, ...]:
+        ev = self._evidence
+        first_title = _first_hits(ev.in_title)
+        first_summary = _first_hits(ev.in_summary)
+        spans: dict[tuple[int, _Where], TermHit] = {}
+        for terms, title_only in rules:
+            for term in sorted(terms):
+                if term in first_title:
+                    spans.setdefault((term, "title"), first_title[term])
+                elif not title_only and term in first_summary:
+                    spans.setdefault((term, "summary"), first_summary[term])
+        ordered = sorted(
+            spans.items(), key=lambda kv: (kv[0][1] != "title", kv[1].start, -kv[1].end)
+        )
+        kept: list[Hit] = []
+        reach = {"title": -1, "summary": -1}
+        for (term, place), hit in ordered:
+            # Skip words already quoted inside a longer hit ("üretim" within "batarya üretimi").
+            if hit.end <= reach[place]:
+                continue
+            reach[place] = max(reach[place], hit.end)
+            text = (ev.title if place == "title" else ev.summary)[hit.start : hit.end]
+            kept.append(Hit(ev.terms[term].source, place, text))
+        return tuple(kept)
 
 
 def _first_hits(hits: list[TermHit]) -> dict[int, TermHit]:
+    """The first occurrence of each term."""
     first: dict[int, TermHit] = {}
     for hit in hits:
         first.setdefault(hit.term, hit)
     return first
 
 
-def _fire(rule: Rule, title: frozenset[int], both: frozenset[int]) -> list[int] | None:
+def _fire(rule: Rule, title: frozenset[int], both: frozenset[int]) -> frozenset[int] | None:
     """The terms that make ``rule`` match (any + the fired terms of each all-group), or None."""
     scope = title if rule.title_only else both
     fired = rule.any & scope
@@ -168,12 +214,4 @@ def _fire(rule: Rule, title: frozenset[int], both: frozenset[int]) -> list[int] 
         fired |= group_hits
     if rule.none & scope:
         return None
-    return sorted(fired)
-
-
-def _place(
-    term: int, in_title: Mapping[int, TermHit], in_summary: Mapping[int, TermHit], title_only: bool
-) -> _Where:
-    if term in in_title or title_only:
-        return "title"
-    return "summary"
+    return fired
