@@ -1,0 +1,239 @@
+"""Delivery benchmark: a burst of stories to thousands of chats through a rate-limited Bot API.
+
+The fake Bot API runs in its own process and enforces Telegram's limits
+(30 messages/s overall, 1/s per private chat, 20/min per group) with 429s.
+`evbot run` runs as a real child process against a database prepared with the
+chats and the queued alerts. With `--crash-after N` the service is killed
+with SIGKILL after N messages went out and started again; the report counts
+chats that never got their alert (lost) and extra messages (duplicates).
+
+    python -m bench.delivery_bench [--chats 2000] [--stories 5] [--rate 30] [--crash-after 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.storage import CatalogFeed, FetchRecord, NewItem, Storage
+from tests.fakes.telegram_server import RemoteFakeTelegram, spawn_fake_telegram
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class DeliveryReport:
+    """What one run measured."""
+
+    chats: int
+    stories: int
+    rate_limit: float
+    messages: int
+    seconds_total: float
+    seconds_window: float
+    seconds_all_first_alerts: float
+    floods: int
+    lost: int
+    duplicates: int
+    crashed: bool
+    clean_stop_seconds: float | None
+
+    @property
+    def achieved_rate(self) -> float:
+        """Messages per second over the delivery window."""
+        return self.messages / self.seconds_window if self.seconds_window else 0.0
+
+    @property
+    def ratio(self) -> float:
+        """Achieved rate over the configured global limit."""
+        return self.achieved_rate / self.rate_limit
+
+
+async def prepare(db_url: str, *, chats: int, stories: int) -> None:
+    """Chats subscribed to Regulation and `stories` new Regulation stories queued for all."""
+    now = datetime.now(UTC)
+    storage = await Storage.open(db_url)
+    try:
+        await storage.sync_catalog([CatalogFeed("bench", "Bench Haber", "http://127.0.0.1/", "tr", None, True)])
+        for chat_id in range(1, chats + 1):
+            await storage.ensure_chat(chat_id, type="private", title=None, language="tr", now=now)
+            await storage.set_subscriptions(chat_id, ["regulation"])
+        new = [
+            NewItem(
+                identities=(f"bench-{n}",),
+                title=f"EPDK şarj hizmeti yönetmeliğinde değişiklik {n}",
+                summary="Elektrikli araç şarj istasyonu işletmecileri için yeni kurallar.",
+                link=f"https://news.example/epdk-{n}",
+                canonical_link=f"https://news.example/epdk-{n}",
+                title_key=f"epdk sarj {n}",
+                published_at=now,
+                categories=("regulation",),
+                matches={"regulation": ["EPDK"]},
+            )
+            for n in range(stories)
+        ]
+        record = FetchRecord(status="ok", success=True, duration=0.0, next_poll_at=now)
+        await storage.store_batch("bench", new=new, again=[], seen=[], record=record, now=now)
+    finally:
+        await storage.close()
+
+
+def start_service(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`evbot run` as a child process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=env["EVBOT_WORKDIR"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _sent(tg: RemoteFakeTelegram) -> list[dict[str, Any]]:
+    calls = await tg.calls_of("sendMessage")
+    return [c for c in calls if c.get("status") == 200]
+
+
+async def run(
+    *,
+    chats: int,
+    stories: int,
+    rate: float,
+    crash_after: int | None = None,
+    db_url: str | None = None,
+    timeout: float = 600.0,
+) -> DeliveryReport:
+    """Queue the burst, run `evbot run` until every chat has its alerts, measure."""
+    with tempfile.TemporaryDirectory(prefix="evbot-bench-") as tmp:
+        url = db_url or f"sqlite:///{tmp}/bench.sqlite3"
+        await prepare(url, chats=chats, stories=stories)
+        catalog = Path(tmp) / "catalog.yaml"
+        catalog.write_text("feeds: []\n")
+        limits = ["--global-rate", str(rate), "--per-chat-rate", "1", "--per-group-per-minute", "20"]
+        async with spawn_fake_telegram(*limits) as tg:
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("EVBOT_")},
+                "EVBOT_TELEGRAM_TOKEN": tg.token,
+                "EVBOT_TELEGRAM_API_URL": tg.api_root,
+                "EVBOT_DATABASE_URL": url,
+                "EVBOT_FEEDS_FILE": str(catalog),
+                "EVBOT_SEND_RATE": str(rate),
+                "EVBOT_WORKDIR": tmp,
+                "PYTHONPATH": str(REPO),
+            }
+            per_chat = 1 if stories > 3 else stories
+            expected = chats * per_chat
+            started = time.monotonic()
+            proc = start_service(env)
+            crashed = False
+            try:
+                if crash_after is not None:
+                    await tg.wait_for("sendMessage", count=crash_after, ok=True, timeout=timeout)
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    crashed = True
+                    proc = start_service(env)
+                await _wait_all(tg, chats, per_chat, timeout)
+                total = time.monotonic() - started
+                stop_started = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=15)
+                clean_stop = time.monotonic() - stop_started if proc.returncode == 0 else None
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            sent = await _sent(tg)
+            counters = await tg.counters()
+        per = Counter(int(c["params"]["chat_id"]) for c in sent)
+        lost_chats = sum(1 for chat in range(1, chats + 1) if per[chat] < per_chat)
+        duplicates = sum(max(0, n - per_chat) for n in per.values())
+        times = sorted(float(c["at"]) for c in sent)
+        first_alert = {}
+        for c in sorted(sent, key=lambda c: float(c["at"])):
+            first_alert.setdefault(int(c["params"]["chat_id"]), float(c["at"]))
+        return DeliveryReport(
+            chats=chats,
+            stories=stories,
+            rate_limit=rate,
+            messages=len(sent),
+            seconds_total=total,
+            seconds_window=(times[-1] - times[0]) if len(times) > 1 else 0.0,
+            seconds_all_first_alerts=max(first_alert.values()) - times[0] if times else 0.0,
+            floods=int(counters.get("429", 0)),
+            lost=lost_chats,
+            duplicates=duplicates,
+            crashed=crashed,
+            clean_stop_seconds=clean_stop,
+        )
+
+
+async def _wait_all(tg: RemoteFakeTelegram, chats: int, per_chat: int, timeout: float) -> None:
+    """Wait (server-side) until every chat has received its alerts."""
+    deadline = time.monotonic() + timeout
+    want = chats * per_chat
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"not every chat had its alerts after {timeout}s")
+        await tg.wait_for("sendMessage", count=want, ok=True, timeout=remaining)
+        per = Counter(int(c["params"]["chat_id"]) for c in await _sent(tg))
+        missing = sum(max(0, per_chat - per[chat]) for chat in range(1, chats + 1))
+        if not missing:
+            return
+        # Duplicates filled the count early: wait for as many more as are missing.
+        want = sum(per.values()) + missing
+
+
+def markdown(report: DeliveryReport) -> str:
+    """The report as a markdown table row block."""
+    rows = [
+        ("chats × stories", f"{report.chats} × {report.stories}"),
+        ("messages sent", str(report.messages)),
+        ("configured global limit", f"{report.rate_limit:g}/s"),
+        ("achieved rate over the delivery window", f"{report.achieved_rate:.2f}/s"),
+        ("ratio to the limit", f"{report.ratio:.3f}"),
+        ("429s received", str(report.floods)),
+        ("every chat had its first alert after", f"{report.seconds_all_first_alerts:.1f} s"),
+        ("total (service start → last alert)", f"{report.seconds_total:.1f} s"),
+        ("kill -9 during the burst", "yes" if report.crashed else "no"),
+        ("lost", str(report.lost)),
+        ("duplicates", str(report.duplicates)),
+        (
+            "SIGTERM → exit",
+            f"{report.clean_stop_seconds:.2f} s" if report.clean_stop_seconds is not None else "failed",
+        ),
+    ]
+    return "\n".join(["| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
+
+
+def main() -> None:
+    """Run the delivery benchmark and print its table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chats", type=int, default=2000)
+    parser.add_argument("--stories", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--crash-after", type=int, default=None)
+    args = parser.parse_args()
+    report = asyncio.run(
+        run(chats=args.chats, stories=args.stories, rate=args.rate, crash_after=args.crash_after)
+    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"date: {datetime.now(UTC):%Y-%m-%d}")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
