@@ -15,9 +15,16 @@ OWNER, MEMBER = 7, 8
 
 
 @pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+def rules_copy(tmp_path: Path) -> Path:
+    """A rules file the admin test may break (for /reload)."""
     rules = tmp_path / "rules.yaml"
     rules.write_bytes(Path(DEFAULT_RULES_PATH).read_bytes())
+    return rules
+
+
+@pytest.fixture
+async def h(tmp_path: Path, rules_copy: Path) -> AsyncIterator[Harness]:
+    rules = rules_copy
     async with running_service(tmp_path, rules_file=rules) as harness:
         yield harness
 
