@@ -1,4 +1,4 @@
-"""From claimed outbox rows to messages: looks up names and hashtags, then calls the pure renderers."""
+"""From claimed outbox rows to messages: names and hashtags looked up, then the pure renderers."""
 
 from __future__ import annotations
 

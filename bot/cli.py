@@ -77,6 +77,44 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classify_line(title: str, summary: str) -> str:
+    """How the rules in force see an entry (for `evbot feeds check`)."""
+    from rules import load_rules
+
+    settings = _settings_or_exit()
+    result = load_rules(settings.rules_file).classify(title, summary)
+    if not result.categories:
+        return "→ no category (nobody is alerted)"
+    why = {c: [hit.term for hit in result.matches.get(c, ())] for c in result.categories}
+    return "→ " + ", ".join(f"{c} ({', '.join(terms)})" for c, terms in why.items())
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    """Every feed the database knows, with its state and health."""
+    from bot.feed_report import feed_table
+    from bot.storage import Storage
+
+    settings = _settings_or_exit()
+
+    async def go() -> str:
+        storage = await Storage.open(settings.database_url)
+        try:
+            from datetime import UTC, datetime
+
+            return feed_table(await storage.feeds(), now=datetime.now(UTC))
+        finally:
+            await storage.close()
+
+    print(asyncio.run(go()))
+    return 0
+
+
+def _add_feeds_list(feeds_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    feeds_sub.add_parser(
+        "list", help="state and health of every feed (from the database)"
+    ).set_defaults(func=cmd_feeds_list)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -103,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
     cli_rules.register(sub)
-    cli_feeds.register(sub)
+    cli_feeds.register(sub, classify=_classify_line, extra=_add_feeds_list)
     cli_ops.register(sub)
     return parser
 

@@ -73,7 +73,7 @@ class Ingestor:
     async def poll_due(self) -> PollReport:
         """Poll every feed that is due now."""
         try:
-            due = await self.storage.due_feeds(self.clock.now())
+            due = await self.storage.claim_due_feeds(self.clock.now())
             return await self.poll(due)
         finally:
             async with self._pass_done:
@@ -205,7 +205,12 @@ class Ingestor:
                     again.append(SeenAgain(identities, story_id, entry.link))
                 case SameStory(batch_index=int(batch_index)):
                     new.append(
-                        _new_item(entry, identities, same_as_batch_index=new_index[batch_index])
+                        _new_item(
+                            entry,
+                            identities,
+                            categories=(),
+                            same_as_batch_index=new_index[batch_index],
+                        )
                     )
                 case AlreadySeen():
                     seen_only.extend(identities)

@@ -1214,3 +1214,41 @@ class Storage:
             ).one()
         count, oldest = row
         return int(count), oldest
+
+    # ---- retention -----------------------------------------------------------
+
+    async def prune(
+        self, *, items_before: datetime, tombstones_before: datetime
+    ) -> tuple[int, int]:
+        """Delete old stories (keeping their seen identities as tombstones) and very old tombstones.
+
+        A story with alerts still pending is kept until they are done. Returns
+        (stories deleted, tombstones deleted).
+        """
+        async with self.engine.begin() as conn:
+            pending = select(t.outbox.c.item_id).where(
+                t.outbox.c.status == "pending", t.outbox.c.item_id.is_not(None)
+            )
+            old = select(t.items.c.id).where(
+                t.items.c.first_seen_at < items_before, t.items.c.id.not_in(pending)
+            )
+            ids = [r[0] for r in await conn.execute(old)]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                # Explicit rather than relying on ON DELETE actions, which SQLite
+                # only applies when foreign keys are switched on for the connection.
+                await conn.execute(
+                    update(t.feed_entries)
+                    .where(t.feed_entries.c.item_id.in_(chunk))
+                    .values(item_id=None)
+                )
+                for table in (t.outbox, t.item_sources, t.item_categories):
+                    await conn.execute(delete(table).where(table.c.item_id.in_(chunk)))
+                await conn.execute(delete(t.items).where(t.items.c.id.in_(chunk)))
+            gone = await conn.execute(
+                delete(t.feed_entries).where(
+                    t.feed_entries.c.item_id.is_(None),
+                    t.feed_entries.c.seen_at < tombstones_before,
+                )
+            )
+        return len(ids), int(gone.rowcount or 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from bot.pacing import GROUP_INTERVAL, PRIVATE_INTERVAL, Pacer
@@ -22,7 +24,7 @@ def test_global_slots_are_evenly_spaced_under_the_rate() -> None:
     assert waits[0] == 0
     # 31 sends need a little more than one second: never 31 within one window.
     assert 1.0 < waits[30] < 1.05
-    assert all(b > a for a, b in zip(waits, waits[1:], strict=False))
+    assert all(b > a for a, b in pairwise(waits))
 
 
 @pytest.mark.parametrize(

@@ -285,3 +285,63 @@ async def test_migrated_group_keeps_subscriptions_and_pending_alerts(
     assert [(d.chat_id, d.chat_type, d.chat_language) for d in due] == [(-1005, "supergroup", "tr")]
     old = await storage.chat(-5)
     assert old is not None and not old.active
+
+
+async def test_a_claimed_feed_is_not_claimed_again_until_polled_or_lease_ends(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.sync_catalog([feed("a"), feed("b")])
+    first = await storage.claim_due_feeds(clock.now(), lease=timedelta(seconds=60))
+    assert [f.id for f in first] == ["a", "b"]
+    assert await storage.claim_due_feeds(clock.now()) == []
+    # Recording the poll of "a" releases it; "b" stays leased (its poller died).
+    await storage.record_fetch(
+        "a",
+        FetchRecord(status="ok", success=True, duration=0.1, next_poll_at=clock.now()),
+        clock.now(),
+    )
+    assert [f.id for f in await storage.claim_due_feeds(clock.now())] == ["a"]
+    clock.advance(61)
+    assert [f.id for f in await storage.claim_due_feeds(clock.now())] == ["b"]
+
+
+async def test_retention_keeps_tombstones_so_old_entries_stay_seen(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.sync_catalog([feed()])
+    await chat(storage, clock, 1, ("regulation",))
+    await storage.store_batch(
+        "f1",
+        new=[item("old", ("regulation",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    clock.advance(40 * 86400)
+    await storage.store_batch(
+        "f1",
+        new=[item("fresh", ("regulation",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
+    )
+    # "old" was delivered; "fresh" still has its alert pending.
+    due = await storage.due_deliveries(clock.now())
+    for d in due:
+        if d.item is not None and d.item.title == "Story old":
+            await storage.mark_sent(d.id, 1, clock.now())
+    items, tombstones = await storage.prune(
+        items_before=clock.now() - timedelta(days=30),
+        tombstones_before=clock.now() - timedelta(days=365),
+    )
+    assert (items, tombstones) == (1, 0)
+    assert [i.title for i in await storage.latest_items()] == ["Story fresh"]
+    assert await storage.seen_identities("f1", ["old", "fresh"]) == {"old", "fresh"}
+    clock.advance(400 * 86400)
+    await storage.prune(
+        items_before=clock.now() - timedelta(days=3650),
+        tombstones_before=clock.now() - timedelta(days=365),
+    )
+    assert await storage.seen_identities("f1", ["old", "fresh"]) == {"fresh"}
