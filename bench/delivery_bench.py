@@ -66,7 +66,9 @@ async def prepare(db_url: str, *, chats: int, stories: int) -> None:
     now = datetime.now(UTC)
     storage = await Storage.open(db_url)
     try:
-        await storage.sync_catalog([CatalogFeed("bench", "Bench Haber", "http://127.0.0.1/", "tr", None, True)])
+        await storage.sync_catalog(
+            [CatalogFeed("bench", "Bench Haber", "http://127.0.0.1/", "tr", None, True)]
+        )
         for chat_id in range(1, chats + 1):
             await storage.ensure_chat(chat_id, type="private", title=None, language="tr", now=now)
             await storage.set_subscriptions(chat_id, ["regulation"])
@@ -113,7 +115,7 @@ async def run(
     rate: float,
     crash_after: int | None = None,
     db_url: str | None = None,
-    timeout: float = 600.0,
+    within: float = 600.0,
 ) -> DeliveryReport:
     """Queue the burst, run `evbot run` until every chat has its alerts, measure."""
     with tempfile.TemporaryDirectory(prefix="evbot-bench-") as tmp:
@@ -121,7 +123,14 @@ async def run(
         await prepare(url, chats=chats, stories=stories)
         catalog = Path(tmp) / "catalog.yaml"
         catalog.write_text("feeds: []\n")
-        limits = ["--global-rate", str(rate), "--per-chat-rate", "1", "--per-group-per-minute", "20"]
+        limits = [
+            "--global-rate",
+            str(rate),
+            "--per-chat-rate",
+            "1",
+            "--per-group-per-minute",
+            "20",
+        ]
         async with spawn_fake_telegram(*limits) as tg:
             env = {
                 **{k: v for k, v in os.environ.items() if not k.startswith("EVBOT_")},
@@ -134,18 +143,17 @@ async def run(
                 "PYTHONPATH": str(REPO),
             }
             per_chat = 1 if stories > 3 else stories
-            expected = chats * per_chat
             started = time.monotonic()
             proc = start_service(env)
             crashed = False
             try:
                 if crash_after is not None:
-                    await tg.wait_for("sendMessage", count=crash_after, ok=True, timeout=timeout)
+                    await tg.wait_for("sendMessage", count=crash_after, ok=True, timeout=within)
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
                     crashed = True
                     proc = start_service(env)
-                await _wait_all(tg, chats, per_chat, timeout)
+                await _wait_all(tg, chats, per_chat, within)
                 total = time.monotonic() - started
                 stop_started = time.monotonic()
                 proc.send_signal(signal.SIGTERM)
@@ -180,14 +188,14 @@ async def run(
         )
 
 
-async def _wait_all(tg: RemoteFakeTelegram, chats: int, per_chat: int, timeout: float) -> None:
+async def _wait_all(tg: RemoteFakeTelegram, chats: int, per_chat: int, within: float) -> None:
     """Wait (server-side) until every chat has received its alerts."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     want = chats * per_chat
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError(f"not every chat had its alerts after {timeout}s")
+            raise TimeoutError(f"not every chat had its alerts after {within}s")
         await tg.wait_for("sendMessage", count=want, ok=True, timeout=remaining)
         per = Counter(int(c["params"]["chat_id"]) for c in await _sent(tg))
         missing = sum(max(0, per_chat - per[chat]) for chat in range(1, chats + 1))
@@ -213,7 +221,9 @@ def markdown(report: DeliveryReport) -> str:
         ("duplicates", str(report.duplicates)),
         (
             "SIGTERM → exit",
-            f"{report.clean_stop_seconds:.2f} s" if report.clean_stop_seconds is not None else "failed",
+            f"{report.clean_stop_seconds:.2f} s"
+            if report.clean_stop_seconds is not None
+            else "failed",
         ),
     ]
     return "\n".join(["| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
@@ -230,7 +240,9 @@ def main() -> None:
     report = asyncio.run(
         run(chats=args.chats, stories=args.stories, rate=args.rate, crash_after=args.crash_after)
     )
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"date: {datetime.now(UTC):%Y-%m-%d}")
     print(markdown(report))
 

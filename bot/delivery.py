@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.render import RenderedMessage
 from bot.storage import Delivery, Storage
@@ -173,6 +174,7 @@ class DeliveryWorker:
         max_chats: int = 200,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.storage = storage
         self.sender = sender
@@ -181,6 +183,7 @@ class DeliveryWorker:
         self.max_chats = max_chats
         self.rng = rng or random.Random()
         self.pacer = Pacer(rate_per_second=rate_per_second, clock=monotonic)
+        self.metrics = metrics
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self.sent = 0
@@ -263,7 +266,7 @@ class DeliveryWorker:
             log.exception("could not render outbox rows %s", [r.id for r in chosen])
             for row in chosen:
                 await self.storage.mark_dead(row.id, f"render failed: {error}")
-            self.dead += len(chosen)
+            self._dead(len(chosen), "render")
             return
         first_id: int | None = None
         for message in messages:
@@ -275,7 +278,25 @@ class DeliveryWorker:
                 return
             first_id = first_id if first_id is not None else message_id
         await self.storage.mark_sent_many([r.id for r in chosen], first_id, self.clock.now())
+        self._sent(chosen)
+
+    def _sent(self, rows: Sequence[Delivery]) -> None:
         self.sent += 1
+        if self.metrics is None:
+            return
+        now = self.clock.now()
+        for row in rows:
+            seen = row.item.first_seen_at if row.item is not None else None
+            self.metrics.alert_sent((now - seen).total_seconds() if seen else None)
+
+    def _dead(self, count: int, kind: str | None) -> None:
+        self.dead += count
+        if self.metrics is None:
+            return
+        for _ in range(count):
+            if kind is not None:
+                self.metrics.alert_failed(kind)
+            self.metrics.alert_dead()
 
     async def _handle_failure(
         self, rows: list[Delivery], message: RenderedMessage, failure: SendFailure
@@ -292,6 +313,10 @@ class DeliveryWorker:
             type(action).__name__,
         )
         self.failed += 1
+        if self.metrics is not None:
+            self.metrics.alert_failed(failure.kind.value)
+            if failure.kind is FailureKind.FLOOD:
+                self.metrics.flood_wait()
         ids = [r.id for r in rows]
         match action:
             case Deactivate():
@@ -311,7 +336,7 @@ class DeliveryWorker:
                         await self.storage.mark_retry(row_id, again.description, now + delay)
                     return
                 await self.storage.mark_sent_many(ids, message_id, self.clock.now())
-                self.sent += 1
+                self._sent(rows)
             case Retry(at=at):
                 if failure.kind is FailureKind.FLOOD:
                     scope = self.pacer.flood(chat_id, (at - now).total_seconds())
@@ -321,4 +346,4 @@ class DeliveryWorker:
             case Dead():
                 for row_id in ids:
                     await self.storage.mark_dead(row_id, failure.description)
-                self.dead += len(ids)
+                self._dead(len(ids), None)

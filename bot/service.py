@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from bot.clock import Clock, SystemClock
 from bot.delivery import DeliveryWorker, Sender
 from bot.http_server import Health, HttpServer, check_health
 from bot.ingest import Ingestor
+from bot.leader import LeaderLock
 from bot.metrics import Metrics
 from bot.reloader import ReloadingFile
 from bot.render import RenderedMessage
@@ -74,6 +75,8 @@ class ServiceOptions:
     tick_seconds: float = 1.0
     reload_seconds: float = 5.0
     telegram_poll_timeout: int = 10
+    # How often a standby replica tries to take over (a dead leader is replaced within this).
+    leader_seconds: float = 5.0
     # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set (tests use loopback).
     http_host: str = "0.0.0.0"
 
@@ -103,6 +106,8 @@ class Service:
         self.application: AnyApplication | None = None
         self.worker: DeliveryWorker | None = None
         self.ingestor: Ingestor | None = None
+        self.leader_lock: LeaderLock | None = None
+        self._worker_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = Metrics()
         self.http: HttpServer | None = None
@@ -113,15 +118,94 @@ class Service:
         return self.rules.value
 
     async def start(self) -> None:
-        """Open the database, sync the catalog, start Telegram, the scheduler and delivery."""
+        """Open the database, sync the catalog, start polling; lead if no other replica does."""
         settings = self.settings
         self.storage = storage = await Storage.open(settings.database_url)
         storage.default_timezone = settings.timezone
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
         if settings.http_port is not None:
             await self._start_http(settings.http_port)
-        tz = ZoneInfo(settings.timezone)
+        self.leader_lock = LeaderLock(storage.engine)
+        self.ingestor = Ingestor(
+            storage,
+            self._client,
+            self.current_rules,
+            self.clock,
+            default_interval=settings.poll_interval,
+            max_bytes=settings.max_feed_bytes,
+            on_alerts=self._wake_delivery,
+            metrics=self.metrics,
+        )
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        # APScheduler runs on real time whatever the service's clock says (tests use
+        # a fake one): a fake "now" in the past would make it replay every missed tick.
+        real_now = datetime.now(UTC)
+        self.scheduler.add_job(
+            self.ingestor.poll_due,
+            "interval",
+            seconds=self.options.tick_seconds,
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=real_now,
+        )
+        self.scheduler.add_job(
+            self.reload_files,
+            "interval",
+            seconds=self.options.reload_seconds,
+            id="reload",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.prune,
+            "interval",
+            hours=6,
+            id="retention",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=real_now,
+        )
+        self.scheduler.add_job(
+            self.check_leadership,
+            "interval",
+            seconds=self.options.leader_seconds,
+            id="leader",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+        await self.check_leadership()
+        log.info(
+            "evbot started: %d feeds in catalog, %s, database %s, %s",
+            len(self.catalog.value),
+            "console mode" if self.options.console else "Telegram",
+            storage.dialect,
+            "leader" if self.leading else "standby (another replica delivers)",
+        )
 
+    @property
+    def leading(self) -> bool:
+        """Whether this replica delivers alerts and answers Telegram."""
+        return self.worker is not None
+
+    async def check_leadership(self) -> None:
+        """Take over delivery when the leader is gone; step down when our lock is lost."""
+        if self.stop_event.is_set() or self.leader_lock is None:
+            return
+        if self.leading:
+            if not await self.leader_lock.check():
+                log.error("lost the leader lock: stopping delivery and Telegram in this replica")
+                await self._step_down()
+            return
+        if await self.leader_lock.try_acquire():
+            log.info("this replica is now the leader: delivering alerts")
+            await self._lead()
+
+    async def _lead(self) -> None:
+        storage = self.storage
+        assert storage is not None
+        settings = self.settings
         sender: Sender
         if self.options.console:
             await self._ensure_console_chat(storage)
@@ -144,53 +228,42 @@ class Service:
                 self.application, poll_timeout=self.options.telegram_poll_timeout
             )
             sender = TelegramSender(self.application.bot)
-
         self.worker = DeliveryWorker(
             storage,
             sender,
-            AlertRenderer(self.current_rules, tz),
+            AlertRenderer(self.current_rules, ZoneInfo(settings.timezone)),
             self.clock,
             rate_per_second=settings.send_rate,
-        )
-        self.ingestor = Ingestor(
-            storage,
-            self._client,
-            self.current_rules,
-            self.clock,
-            default_interval=settings.poll_interval,
-            max_bytes=settings.max_feed_bytes,
-            on_alerts=self.worker.wake,
             metrics=self.metrics,
         )
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.scheduler.add_job(
-            self.ingestor.poll_due,
-            "interval",
-            seconds=self.options.tick_seconds,
-            id="poll",
-            max_instances=1,
-            coalesce=True,
-            # APScheduler runs on real time whatever the service's clock says (tests
-            # use a fake one): a fake "now" in the past would make it replay every
-            # missed tick since then.
-            next_run_time=datetime.now(UTC),
+        self._worker_stop = asyncio.Event()
+        self._tasks.append(asyncio.create_task(self.worker.run(self._worker_stop)))
+
+    async def _step_down(self) -> None:
+        """Stop leader duties, letting the send in flight finish."""
+        self._worker_stop.set()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        self.worker = None
+        if self.application is not None:
+            await stop_application(self.application)
+            self.application = None
+
+    async def prune(self) -> None:
+        """Retention: old stories go, their identities stay as tombstones for a year."""
+        if self.storage is None:
+            return
+        now = self.clock.now()
+        stories, tombstones = await self.storage.prune(
+            items_before=now - timedelta(days=self.settings.retention_days),
+            tombstones_before=now - timedelta(days=max(365, 4 * self.settings.retention_days)),
         )
-        self.scheduler.add_job(
-            self.reload_files,
-            "interval",
-            seconds=self.options.reload_seconds,
-            id="reload",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.start()
-        self._tasks.append(asyncio.create_task(self.worker.run(self.stop_event)))
-        log.info(
-            "evbot started: %d feeds in catalog, %s, database %s",
-            len(self.catalog.value),
-            "console mode" if self.options.console else "Telegram",
-            storage.dialect,
-        )
+        if stories or tombstones:
+            log.info("retention: %d old stories and %d tombstones removed", stories, tombstones)
 
     async def _start_http(self, port: int) -> None:
         # Up before Telegram and the scheduler so a slow start shows as 503, not as no answer.
@@ -249,13 +322,9 @@ class Service:
             await self.http.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        for task in self._tasks:
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
-        if self.application is not None:
-            await stop_application(self.application)
+        await self._step_down()
+        if self.leader_lock is not None:
+            await self.leader_lock.release()
         await self._client.aclose()
         if self.storage is not None:
             await self.storage.close()

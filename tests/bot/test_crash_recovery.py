@@ -10,7 +10,7 @@ from bench.delivery_bench import run
 
 
 async def test_kill_9_mid_burst_then_restart_delivers_everything_once() -> None:
-    report = await run(chats=40, stories=2, rate=60, crash_after=25, timeout=120)
+    report = await run(chats=40, stories=2, rate=60, crash_after=25, within=120)
     assert report.crashed
     assert report.lost == 0
     assert report.duplicates <= 1

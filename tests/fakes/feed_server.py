@@ -117,6 +117,7 @@ class FeedServer:
         self._record = True
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._served = asyncio.Condition()
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
@@ -224,6 +225,11 @@ class FeedServer:
         """How many requests reached ``path`` so far."""
         return sum(1 for r in self.requests if r.path == path)
 
+    async def wait_for_requests(self, path: str, count: int, within: float = 10.0) -> None:
+        """Wait until ``path`` has been requested ``count`` times (woken per request)."""
+        async with asyncio.timeout(within), self._served:
+            await self._served.wait_for(lambda: self.request_count(path) >= count)
+
     def requests_for(self, path: str) -> list[RecordedRequest]:
         """The recorded requests for ``path``, oldest first."""
         return [r for r in self.requests if r.path == path]
@@ -244,6 +250,8 @@ class FeedServer:
                     {k.lower(): v for k, v in request.headers.items()},
                 )
             )
+            async with self._served:
+                self._served.notify_all()
         feed = self._feeds.get(path)
         if feed is not None:
             return self._serve_feed(request, feed)
