@@ -154,4 +154,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = args.func(args)
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error of ours.
+        sys.stderr.close()
+        code = 0
     raise SystemExit(code)

@@ -51,6 +51,17 @@ def rss(entries: list[tuple[int, DemoEntry, datetime]], base: str) -> bytes:
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
+async def _settle(service: Service, stories: int) -> None:
+    """Let the last story be polled and its alert printed before stopping (30 s at most)."""
+    storage = service.storage
+    assert storage is not None
+    for _ in range(300):
+        stored = len(await storage.latest_items(limit=stories + 1))
+        if stored >= stories and not (await storage.outbox_counts()).get("pending"):
+            return
+        await asyncio.sleep(0.1)
+
+
 async def run_demo(*, every: float = 3.0, count: int | None = None) -> int:
     """Serve the sample feed, publish a new entry every `every` seconds, print the alerts."""
     samples = load_entries()
@@ -104,6 +115,9 @@ async def run_demo(*, every: float = 3.0, count: int | None = None) -> int:
         )
         await service.start()
         try:
+            assert service.ingestor is not None and service.storage is not None
+            # The backlog must be recorded before the first new story appears.
+            await service.ingestor.wait_for_pass(0, within=30)
             remaining = samples[BACKLOG:]
             if count is not None:
                 remaining = remaining[:count]
@@ -112,8 +126,7 @@ async def run_demo(*, every: float = 3.0, count: int | None = None) -> int:
                     break
                 await asyncio.sleep(every)
                 published.append((number, entry, datetime.now(UTC)))
-            # Give the last entry time to be polled and printed.
-            await asyncio.sleep(every)
+            await _settle(service, len(published))
         finally:
             await service.stop()
             await runner.cleanup()

@@ -162,7 +162,15 @@ class Ingestor:
                 self.metrics.feed_polled(fetch.status.value)
             return
 
-        entries = outcome.parsed.entries
+        # Oldest first, so a poll that finds several stories alerts them in the
+        # order they were published. Feeds list the newest first, which also
+        # orders entries whose dates are equal to the second.
+        listed = outcome.parsed.entries
+        order = sorted(
+            range(len(listed)),
+            key=lambda i: (listed[i].published is None, listed[i].published or now, -i),
+        )
+        entries = [listed[i] for i in order]
         seen = await self.storage.seen_identities(
             feed.id, (i for e in entries for i in (e.identity, *e.identities))
         )
