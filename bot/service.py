@@ -62,6 +62,12 @@ class ConsoleSender:
         return self.count
 
 
+def _first_lines(text: str, count: int) -> str:
+    lines = text.splitlines()
+    more = f"\n… {len(lines) - count} more" if len(lines) > count else ""
+    return "\n".join(lines[:count]) + more
+
+
 def _catalog_rows(specs: list[FeedSpec]) -> list[CatalogFeed]:
     return [CatalogFeed(s.id, s.name, s.url, s.language, s.interval, s.enabled) for s in specs]
 
@@ -310,10 +316,24 @@ class Service:
         return outcomes
 
     async def reload_files(self) -> None:
-        """Pick up edits of the rules file and the feed catalog."""
-        self.rules.check()
-        if self.catalog.check().changed and self.storage is not None:
+        """Pick up edits of the rules file and the feed catalog; tell admins about bad ones."""
+        rules = self.rules.check()
+        catalog = self.catalog.check()
+        if catalog.changed and self.storage is not None:
             await self.storage.sync_catalog(_catalog_rows(self.catalog.value))
+        for source, result in ((self.rules, rules), (self.catalog, catalog)):
+            if result.error is not None:
+                await self._tell_admins(
+                    f"⚠️ evbot: the {source.what} file {source.path} is invalid; "
+                    f"the previous version stays in force.\n{_first_lines(result.error, 15)}"
+                )
+
+    async def _tell_admins(self, text: str) -> None:
+        if self.storage is None or not self.settings.admin_ids:
+            return
+        queued = await self.storage.enqueue_notice(self.settings.admin_ids, text, self.clock.now())
+        if queued:
+            self._wake_delivery()
 
     async def stop(self) -> None:
         """Stop in the reverse order of start; in-flight sends finish first."""

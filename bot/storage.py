@@ -957,15 +957,21 @@ class Storage:
 
     async def enqueue_broadcast(self, text: str, now: datetime) -> int:
         """Queue `text` for every receiving chat (active, not paused); returns how many."""
+        receiving = select(t.chats.c.id).where(
+            t.chats.c.active.is_(True), t.chats.c.paused.is_(False)
+        )
+        return await self._enqueue_text(receiving, "broadcast", text, now)
+
+    async def enqueue_notice(self, chat_ids: Collection[int], text: str, now: datetime) -> int:
+        """Queue an operator notice for these chats (those the bot knows and can reach)."""
+        known = select(t.chats.c.id).where(
+            t.chats.c.id.in_(list(chat_ids)), t.chats.c.active.is_(True)
+        )
+        return await self._enqueue_text(known, "notice", text, now)
+
+    async def _enqueue_text(self, chats_query: Any, kind: str, text: str, now: datetime) -> int:
         async with self.engine.begin() as conn:
-            ids = [
-                int(r[0])
-                for r in await conn.execute(
-                    select(t.chats.c.id).where(
-                        t.chats.c.active.is_(True), t.chats.c.paused.is_(False)
-                    )
-                )
-            ]
+            ids = [int(r[0]) for r in await conn.execute(chats_query)]
             if ids:
                 await conn.execute(
                     insert(t.outbox),
@@ -973,7 +979,7 @@ class Storage:
                         {
                             "item_id": None,
                             "chat_id": chat_id,
-                            "kind": "broadcast",
+                            "kind": kind,
                             "reason": json.dumps({"text": text}, ensure_ascii=False),
                             "status": "pending",
                             "attempts": 0,
