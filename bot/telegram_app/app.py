@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand
-from telegram.error import NetworkError, TimedOut
+from telegram import BotCommand, BotCommandScopeChat
+from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 from tenacity import (
     AsyncRetrying,
@@ -16,7 +16,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.telegram_app.handlers import COMMANDS, Services, install
+from bot.telegram_app.handlers import COMMANDS, SERVICES_KEY, Services, install
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +62,37 @@ async def start_application(
     )
 
 
+# Menu texts of the admin commands, shown only in the admins' own chats.
+ADMIN_MENU = {
+    "stats": ("Statistics (admins)", "İstatistikler (yöneticiler)"),
+    "feeds": ("Health of every feed (admins)", "Kaynakların durumu (yöneticiler)"),
+    "reload": ("Reload rules and catalog (admins)", "Kuralları ve kataloğu yenile (yöneticiler)"),
+    "broadcast": ("Message every chat (admins)", "Tüm sohbetlere mesaj (yöneticiler)"),
+}
+
+
 async def _register_commands(application: AnyApplication) -> None:
     bot = application.bot
-    await bot.set_my_commands([BotCommand(name, en) for name, _, en, _ in COMMANDS])
-    await bot.set_my_commands(
-        [BotCommand(name, tr) for name, _, _, tr in COMMANDS], language_code="tr"
-    )
+    english = [BotCommand(name, en) for name, _, en, _ in COMMANDS]
+    turkish = [BotCommand(name, tr) for name, _, _, tr in COMMANDS]
+    await bot.set_my_commands(english)
+    await bot.set_my_commands(turkish, language_code="tr")
+    svc = application.bot_data.get(SERVICES_KEY)
+    admins = sorted(svc.admin_ids) if isinstance(svc, Services) else []
+    for admin in admins:
+        scope = BotCommandScopeChat(admin)
+        try:
+            await bot.set_my_commands(
+                english + [BotCommand(n, en) for n, (en, _) in ADMIN_MENU.items()], scope=scope
+            )
+            await bot.set_my_commands(
+                turkish + [BotCommand(n, tr) for n, (_, tr) in ADMIN_MENU.items()],
+                scope=scope,
+                language_code="tr",
+            )
+        except BadRequest as error:
+            # An admin who never opened the bot has no chat yet; the menu can wait.
+            log.info("no admin command menu for %s yet: %s", admin, error)
 
 
 async def stop_application(application: AnyApplication) -> None:

@@ -126,3 +126,13 @@ async def test_admin_stats_feeds_reload_and_broadcast(h: Harness, tmp_path: Path
     await h.tg.wait_until(lambda: any("Bakım" in m.plain_text for m in h.messages(1)))
     shown = next(m for m in h.messages(1) if "Bakım" in m.plain_text)
     assert shown.plain_text == "Bakım <b>bu gece</b> & yarın"  # escaped, shown as typed
+
+
+async def test_admin_commands_are_in_the_admins_menu_only(h: Harness) -> None:
+    public = {c["command"] for c in h.tg.my_commands()}
+    admin_scope = {"type": "chat", "chat_id": ADMIN}
+    admin = {c["command"] for c in h.tg.my_commands(scope=admin_scope)}
+    admin_tr = {c["command"] for c in h.tg.my_commands(scope=admin_scope, language_code="tr")}
+    assert {"stats", "feeds", "reload", "broadcast"}.isdisjoint(public)
+    assert {"stats", "feeds", "reload", "broadcast"} <= admin
+    assert admin == admin_tr == public | {"stats", "feeds", "reload", "broadcast"}
