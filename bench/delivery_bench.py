@@ -29,6 +29,7 @@ from typing import Any
 
 from bot.storage import CatalogFeed, FetchRecord, NewItem, Storage
 from tests.fakes.telegram_server import RemoteFakeTelegram, spawn_fake_telegram
+from tests.support import database
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,6 +50,9 @@ class DeliveryReport:
     duplicates: int
     crashed: bool
     clean_stop_seconds: float | None
+    replicas: int = 1
+    resumed_after_kill_seconds: float | None = None
+    database: str = "sqlite"
 
     @property
     def achieved_rate(self) -> float:
@@ -115,9 +119,14 @@ async def run(
     rate: float,
     crash_after: int | None = None,
     db_url: str | None = None,
+    replicas: int = 1,
     within: float = 600.0,
 ) -> DeliveryReport:
-    """Queue the burst, run `evbot run` until every chat has its alerts, measure."""
+    """Queue the burst, run `evbot run` until every chat has its alerts, measure.
+
+    With two replicas (PostgreSQL) the crash kills the leader and the standby
+    takes over instead of a restart; the report then says how long that took.
+    """
     with tempfile.TemporaryDirectory(prefix="evbot-bench-") as tmp:
         url = db_url or f"sqlite:///{tmp}/bench.sqlite3"
         await prepare(url, chats=chats, stories=stories)
@@ -145,14 +154,22 @@ async def run(
             per_chat = 1 if stories > 3 else stories
             started = time.monotonic()
             proc = start_service(env)
+            standby = None
             crashed = False
+            killed_at: float | None = None
             try:
+                if replicas > 1:
+                    # The first process leads once it long-polls Telegram.
+                    await tg.wait_for("getUpdates", count=1, timeout=within)
+                    standby = start_service(env)
                 if crash_after is not None:
                     await tg.wait_for("sendMessage", count=crash_after, ok=True, timeout=within)
                     proc.send_signal(signal.SIGKILL)
+                    killed_at = time.monotonic()
                     proc.wait()
                     crashed = True
-                    proc = start_service(env)
+                    proc = standby if standby is not None else start_service(env)
+                    standby = None
                 await _wait_all(tg, chats, per_chat, within)
                 total = time.monotonic() - started
                 stop_started = time.monotonic()
@@ -160,15 +177,18 @@ async def run(
                 proc.wait(timeout=15)
                 clean_stop = time.monotonic() - stop_started if proc.returncode == 0 else None
             finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+                for leftover in (proc, standby):
+                    if leftover is not None and leftover.poll() is None:
+                        leftover.kill()
+                        leftover.wait()
             sent = await _sent(tg)
             counters = await tg.counters()
         per = Counter(int(c["params"]["chat_id"]) for c in sent)
         lost_chats = sum(1 for chat in range(1, chats + 1) if per[chat] < per_chat)
         duplicates = sum(max(0, n - per_chat) for n in per.values())
         times = sorted(float(c["at"]) for c in sent)
+        after_kill = [t for t in times if killed_at is not None and t > killed_at]
+        takeover = after_kill[0] - killed_at if after_kill and killed_at is not None else None
         first_alert = {}
         for c in sorted(sent, key=lambda c: float(c["at"])):
             first_alert.setdefault(int(c["params"]["chat_id"]), float(c["at"]))
@@ -185,6 +205,9 @@ async def run(
             duplicates=duplicates,
             crashed=crashed,
             clean_stop_seconds=clean_stop,
+            replicas=replicas,
+            resumed_after_kill_seconds=takeover,
+            database="postgresql" if url.startswith("postgres") else "sqlite",
         )
 
 
@@ -216,7 +239,14 @@ def markdown(report: DeliveryReport) -> str:
         ("429s received", str(report.floods)),
         ("every chat had its first alert after", f"{report.seconds_all_first_alerts:.1f} s"),
         ("total (service start → last alert)", f"{report.seconds_total:.1f} s"),
+        ("database, replicas", f"{report.database}, {report.replicas}"),
         ("kill -9 during the burst", "yes" if report.crashed else "no"),
+        (
+            "first alert after the kill (restart or standby takeover)",
+            f"{report.resumed_after_kill_seconds:.1f} s"
+            if report.resumed_after_kill_seconds is not None
+            else "-",
+        ),
         ("lost", str(report.lost)),
         ("duplicates", str(report.duplicates)),
         (
@@ -236,10 +266,29 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=5)
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--crash-after", type=int, default=None)
-    args = parser.parse_args()
-    report = asyncio.run(
-        run(chats=args.chats, stories=args.stories, rate=args.rate, crash_after=args.crash_after)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a fresh database on the test PostgreSQL (EVBOT_TEST_POSTGRES_URL) instead of SQLite",
     )
+    parser.add_argument("--replicas", type=int, choices=(1, 2), default=1)
+    args = parser.parse_args()
+
+    async def go() -> DeliveryReport:
+        kwargs: dict[str, Any] = {
+            "chats": args.chats,
+            "stories": args.stories,
+            "rate": args.rate,
+            "crash_after": args.crash_after,
+            "replicas": args.replicas,
+        }
+        if not args.postgres:
+            return await run(**kwargs)
+        with tempfile.TemporaryDirectory() as tmp:
+            async with database("postgresql", tmp, own_database=True) as db:
+                return await run(db_url=db.url, **kwargs)
+
+    report = asyncio.run(go())
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
