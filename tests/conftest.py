@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.support import DatabaseTarget, FakeClock, database
+
+# The same opt-in as bot.telegram_app, for tests that use python-telegram-bot alone.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture
