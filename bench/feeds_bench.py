@@ -8,6 +8,12 @@ measured cycle polls all N with ``feeds.poller.poll_batch``: 80% answer 304,
 same N feeds the naive way — one after another, no conditional requests,
 parsing on the event loop — and prints both side by side, plus the event-loop
 lag while one large feed parses on the loop versus in a thread.
+
+The conditional cycle is run twice in the same process against the same
+server state: with the expat fast path (``feeds.fastparse``, the default) and
+with ``feeds.parse.FAST_PATH_ENABLED = False`` (feedparser only), and the
+report gives both rows and their ratios, plus how many parsed feeds took the
+fast path and a per-feed parse timing of the two paths.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from multiprocessing.connection import Connection
 
 import httpx
 
+import feeds.parse as parse_module
 from feeds.fetch import FetchStatus, Validators, build_client, fetch
 from feeds.parse import parse_feed
 from feeds.poller import PollOutcome, PollRequest, poll_batch, timed_parse
@@ -78,6 +85,7 @@ class CycleStats:
     outcomes: int
     statuses: dict[str, int]
     parse_times: list[float]
+    fast_share: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -120,8 +128,10 @@ async def _optimised_cycle(
     outcomes = await poll_batch(client, requests, concurrency=concurrency,
                                 per_host=concurrency, now=_now, executor=executor)
     wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
+    parsed = [o.parsed for o in outcomes if o.parsed is not None]
     parse_times = [o.parse_seconds for o in outcomes if o.parsed is not None]
-    return CycleStats(wall, cpu, len(outcomes), _count(outcomes), parse_times), outcomes
+    fast = sum(1 for p in parsed if p.parser == "fast") / len(parsed) if parsed else 0.0
+    return CycleStats(wall, cpu, len(outcomes), _count(outcomes), parse_times, fast), outcomes
 
 
 async def _naive_cycle(urls: Sequence[str]) -> CycleStats:
@@ -180,6 +190,21 @@ async def _loop_lag() -> dict[str, tuple[float, float]]:
     }
 
 
+def _parse_timing(entries: int, repeat: int = 40) -> dict[str, float]:
+    """Mean ms to parse one ``entries``-entry feed, fast path vs feedparser only."""
+    body = rss_xml(_items(7, entries)).encode()
+    out: dict[str, float] = {}
+    for name, enabled in (("fast", True), ("feedparser", False)):
+        parse_module.FAST_PATH_ENABLED = enabled
+        parse_feed(body, base_url="http://news.test/rss", now=_now())
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            parse_feed(body, base_url="http://news.test/rss", now=_now())
+        out[name] = (time.perf_counter() - t0) / repeat * 1000
+    parse_module.FAST_PATH_ENABLED = True
+    return out
+
+
 def _noop() -> None:
     return None
 
@@ -193,6 +218,10 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.mean(values) if values else 0.0
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -221,12 +250,19 @@ async def run(feeds: int, entries: int, changed_share: float, concurrency: int) 
             rss_before = _peak_rss_mib()
             cycle, _ = await _optimised_cycle(client, urls, validators, concurrency)
             rss_after = _peak_rss_mib()
+            # Same cycle (same 304/200 split), feedparser only.
+            parse_module.FAST_PATH_ENABLED = False
+            try:
+                slow, _ = await _optimised_cycle(client, urls, validators, concurrency)
+            finally:
+                parse_module.FAST_PATH_ENABLED = True
             # Same cycle again (same 304/200 split), parsing in a process pool.
             with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
                 await asyncio.get_running_loop().run_in_executor(pool, _noop)  # start workers
                 pooled, _ = await _optimised_cycle(client, urls, validators, concurrency, pool)
         naive = await _naive_cycle(urls)
         lag = await _loop_lag()
+        timing = _parse_timing(entries)
         parent.send("stop")
     finally:
         proc.join(timeout=5)
@@ -234,6 +270,7 @@ async def run(feeds: int, entries: int, changed_share: float, concurrency: int) 
             proc.terminate()
 
     cpu_model = _cpu_model()
+    load = os.getloadavg()
 
     def row(name: str, s: CycleStats) -> str:
         return (f"| {name} | {s.wall:.2f} | {s.per_second:.0f} | {s.cpu_per_1000:.2f} | "
@@ -247,7 +284,8 @@ async def run(feeds: int, entries: int, changed_share: float, concurrency: int) 
         f"Command: `python -m bench.feeds_bench --feeds {feeds} --entries {entries}`  ",
         f"Machine: {os.cpu_count()} CPUs (nproc), {cpu_model}, Python {platform.python_version()}"
         f"  ",
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",
+        f"Load average at the end (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
         "",
         f"{feeds} feeds × {entries} entries, local server in another process; measured cycle has "
         f"{100 - changed_share * 100:.0f}% unchanged (304) and {changed_share * 100:.0f}% changed.",
@@ -256,10 +294,18 @@ async def run(feeds: int, entries: int, changed_share: float, concurrency: int) 
         "parse ms/feed (p95) | results |",
         "|---|---|---|---|---|---|---|",
         row(f"poll_batch, conditional, concurrency {concurrency}", cycle),
+        row("same, feedparser only (fast path off)", slow),
         row("same, parsing in a process pool (CPU: this process only)", pooled),
         row("naive: sequential, unconditional, parse on loop", naive),
         row("(warm-up: first poll, all 200)", warm),
         "",
+        f"Fast path vs feedparser only, same run: **{slow.wall / cycle.wall:.2f}×** wall time, "
+        f"**{slow.cpu / max(cycle.cpu, 1e-9):.2f}×** CPU, "
+        f"**{_mean(slow.parse_times) / max(_mean(cycle.parse_times), 1e-9):.2f}×** mean parse"
+        f" time; {cycle.fast_share * 100:.0f}% of parsed feeds took the fast path.  ",
+        f"One {entries}-entry feed parsed in isolation: {timing['fast']:.2f} ms fast path, "
+        f"{timing['feedparser']:.2f} ms feedparser only "
+        f"(**{timing['feedparser'] / max(timing['fast'], 1e-9):.1f}×**).  ",
         f"Speed-up of the optimised cycle over the naive loop: **{naive.wall / cycle.wall:.1f}×**"
         f" wall time, **{naive.cpu / max(cycle.cpu, 1e-9):.1f}×** less CPU.  ",
         f"Peak RSS of the benchmark process: {rss_after:.0f} MiB "
