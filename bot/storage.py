@@ -1125,21 +1125,6 @@ class Storage:
             ).scalar()
         return value  # type: ignore[no-any-return]
 
-    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
-        """Record a successful send."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(t.outbox)
-                .where(t.outbox.c.id == delivery_id)
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    sent_message_id=message_id,
-                    attempts=t.outbox.c.attempts + 1,
-                    last_error=None,
-                )
-            )
-
     async def mark_retry(self, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
         """Record a failed attempt that will be tried again."""
         async with self.engine.begin() as conn:
@@ -1151,19 +1136,6 @@ class Storage:
                     last_error=error,
                     next_attempt_at=next_attempt_at,
                 )
-            )
-
-    async def postpone_chat(self, chat_id: int, until: datetime) -> None:
-        """Hold every pending row of one chat until `until` (a per-chat flood wait)."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(t.outbox)
-                .where(
-                    t.outbox.c.chat_id == chat_id,
-                    t.outbox.c.status == "pending",
-                    t.outbox.c.next_attempt_at < until,
-                )
-                .values(next_attempt_at=until)
             )
 
     async def mark_dead(self, delivery_id: int, error: str) -> None:
@@ -1182,16 +1154,6 @@ class Storage:
                 select(t.outbox.c.status, func.count()).group_by(t.outbox.c.status)
             )
             return {status: int(n) for status, n in rows}
-
-    async def sent_to(self, chat_id: int) -> list[int]:
-        """Story ids delivered to a chat, oldest first (for tests and /stats)."""
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(t.outbox.c.item_id)
-                .where(and_(t.outbox.c.chat_id == chat_id, t.outbox.c.status == "sent"))
-                .order_by(t.outbox.c.sent_at, t.outbox.c.id)
-            )
-            return [int(r[0]) for r in rows if r[0] is not None]
 
     async def delivery_reason(self, chat_id: int, item_id: int) -> dict[str, Any] | None:
         """Why a story was queued for a chat (None if it never was)."""

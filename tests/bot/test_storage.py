@@ -235,7 +235,7 @@ async def test_sent_retried_dead_and_deactivated(storage: Storage, clock: FakeCl
     )
     due = await storage.due_deliveries(clock.now())
     one = [d for d in due if d.chat_id == 1]
-    await storage.mark_sent(one[0].id, 77, clock.now())
+    await storage.mark_sent_many([one[0].id], 77, clock.now())
     await storage.mark_retry(one[1].id, "timeout", clock.now() + timedelta(seconds=30))
     cancelled = await storage.deactivate_chat(2, "blocked", clock.now())
     assert cancelled == 2
@@ -331,7 +331,7 @@ async def test_retention_keeps_tombstones_so_old_entries_stay_seen(
     due = await storage.due_deliveries(clock.now())
     for d in due:
         if d.item is not None and d.item.title == "Story old":
-            await storage.mark_sent(d.id, 1, clock.now())
+            await storage.mark_sent_many([d.id], 1, clock.now())
     items, tombstones = await storage.prune(
         items_before=clock.now() - timedelta(days=30),
         tombstones_before=clock.now() - timedelta(days=365),
