@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rules.matcher import CompiledMatcher
 from rules.terms import TermError, parse_term
-from rules.text import clean_text
+from rules.text import clean_chunks
 
 __all__ = ["KeywordMatcher"]
 
@@ -37,9 +37,9 @@ class KeywordMatcher:
     def match(self, title: str, summary: str = "") -> str | None:
         """The first positive term (in given order) found; None if none is or an exclusion is."""
         found: set[int] = set()
-        for text in (clean_text(title), clean_text(summary)):
-            if text:
-                found.update(hit.term for hit in self._matcher.find(text))
+        for plain, chunks in (clean_chunks(title), clean_chunks(summary)):
+            if chunks:
+                found.update(self._matcher.terms(chunks, plain))
         if any(n >= len(self._positive) for n in found):
             return None
         for number, term in enumerate(self._positive):

@@ -9,6 +9,17 @@ stem). A chunk with no interesting word costs one dict hit. Phrases are
 followed only from a word that starts one. This measured an order of
 magnitude faster than one big alternation regex, which Python's ``re`` tries
 branch by branch at every position.
+
+:meth:`CompiledMatcher.terms` is the fast path that classification uses: it
+only answers *which* terms occur, which is all the rule logic needs. Its
+memo is keyed on the chunk as written (capitals included), so the acronym
+test of a word is part of the memo and only the text-wide "not an
+all-capitals headline" test is left per text; a chunk that completes a term
+contributes a precomputed frozenset, and phrases that run past the end of a
+chunk are followed from the positions of the chunks that open them. The
+offsets that explanations quote come from :meth:`find`, run lazily and only
+when an explanation is asked for. Both must agree on the set of terms
+(tests/rules/test_engine_equivalence.py checks it).
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from typing import NamedTuple
 from rules.terms import Mode, TermSpec, WordPattern, suffix_ok
 from rules.text import match_key, tokens
 
-__all__ = ["CompiledMatcher", "TermHit", "lower_same_length"]
+__all__ = ["CompiledMatcher", "TermHit", "lower_same_length", "mostly_lower"]
 
 _CACHE_LIMIT = 200_000
 _DASHES = frozenset(" -")
@@ -123,6 +134,19 @@ class CompiledMatcher:
         self._max_stem = max(lengths)
         self._chunks: dict[str, _Chunk | None] = {}
         self._starting: set[str] = set()  # chunks in which some term can start
+        # Fast path (terms()): phrases numbered, indexed by first pattern and by
+        # (pattern, position) for continuing into the next chunk.
+        self._phrases: list[_Phrase] = []
+        self._first: dict[int, list[int]] = {}
+        for seconds in self._by_second.values():
+            for group in seconds.values():
+                for phrase in group:
+                    self._first.setdefault(phrase.patterns[0], []).append(len(self._phrases))
+                    self._phrases.append(phrase)
+        self._stem_size = {pid: len(p.stem) for pid, p in enumerate(self._patterns)}
+        self._words: dict[str, frozenset[int]] = {}
+        self._infos: dict[str, _Info | None] = {}
+        self._hot: set[str] = set()  # chunks with something in plain, acro or opens
 
     def word_patterns(self, word: str) -> tuple[int, ...]:
         """Pattern ids that one word (in match-key form) satisfies."""
@@ -146,6 +170,196 @@ class CompiledMatcher:
                 if pattern.mode is Mode.PREFIX or suffix_ok(rest):
                     result.append(pid)
         return tuple(result)
+
+    def terms(self, chunks: list[str], text: str) -> frozenset[int]:
+        """The terms that occur in a cleaned text given as ``text.split()``.
+
+        Same answer as ``{hit.term for hit in find(" ".join(chunks))}``; ``text``
+        is any string with the same letters as the cleaned text (it is only
+        used for the all-capitals test of acronyms).
+        """
+        infos = self._infos
+        distinct = set(chunks)
+        new = distinct.difference(infos)
+        if new:
+            if len(infos) + len(new) > _CACHE_LIMIT:
+                infos.clear()
+                self._hot.clear()
+                self._words.clear()
+                new = distinct
+            for chunk in new:
+                self._analyse(chunk)
+        hot = distinct.intersection(self._hot)
+        if not hot:
+            return _NOTHING
+        found: set[int] = set()
+        acro: set[int] = set()
+        opening: list[str] = []
+        for chunk in hot:
+            info = infos[chunk]
+            assert info is not None
+            found |= info.plain
+            if info.acro:
+                acro |= info.acro
+            if info.opens:
+                opening.append(chunk)
+        for chunk in opening:
+            info = infos[chunk]
+            assert info is not None
+            at = -1
+            last = len(chunks) - 1
+            for _ in range(chunks.count(chunk)):
+                at = chunks.index(chunk, at + 1)
+                # Most phrase openers are followed by a word no phrase continues with.
+                if at < last and infos[chunks[at + 1]] is not None:
+                    self._carry(chunks, at + 1, info.trail, info.opens, found, acro)
+        if acro and not acro <= found and mostly_lower(text):
+            found |= acro
+        return frozenset(found)
+
+    def _carry(
+        self,
+        chunks: list[str],
+        at: int,
+        gap: str,
+        opens: dict[int, list[tuple[int, int, bool]]],
+        found: set[int],
+        acro: set[int],
+    ) -> None:
+        """Continue phrases that reached the end of chunk ``at - 1`` into the next chunks.
+
+        ``opens`` maps the pattern the next word must satisfy to (phrase, step,
+        needs the text-wide acronym test); terms that complete go into
+        ``found`` or ``acro``.
+        """
+        infos = self._infos
+        count = len(chunks)
+        info = infos[chunks[at]] if at < count else None
+        while info is _GAP_INFO:
+            gap += " -"
+            at += 1
+            info = infos[chunks[at]] if at < count else None
+        if info is None:
+            return
+        gap += " " + info.lead
+        flexible = set(gap) <= _DASHES
+        for pid in info.words[0][2]:
+            group = opens.get(pid)
+            if group is None:
+                continue
+            for phrase, step, need in group:
+                spec = self._phrases[phrase]
+                if spec.term in found:
+                    continue
+                wanted = spec.gaps[step - 1]
+                if not flexible if wanted is None else gap != wanted:
+                    continue
+                state = info.cont.get((phrase, step), _UNKNOWN)
+                if state is _UNKNOWN:
+                    state = info.cont[(phrase, step)] = self._walk(
+                        info.chunk, info.key, info.words, 0, phrase, step, -1, False
+                    )
+                if state is None:
+                    continue
+                next_step, trail, needs = state
+                if next_step == 0:
+                    (acro if need or needs else found).add(spec.term)
+                else:
+                    more = {spec.patterns[next_step]: [(phrase, next_step, need or needs)]}
+                    self._carry(chunks, at + 1, trail, more, found, acro)
+
+    def _walk(
+        self,
+        chunk: str,
+        key: str,
+        words: tuple[tuple[int, int, frozenset[int]], ...],
+        wi: int,
+        phrase: int,
+        step: int,
+        prev_end: int,
+        acro: bool,
+    ) -> tuple[int, str, bool] | None:
+        """Match ``phrase`` from pattern ``step`` at word ``wi`` inside one chunk.
+
+        None when it fails; (0, "", acro) when it completes; (next step,
+        trailing gap, acro) when it reaches the end of the chunk. ``prev_end``
+        -1 means word ``wi`` is entered from the previous chunk (gap checked
+        by the caller).
+        """
+        spec = self._phrases[phrase]
+        patterns = spec.patterns
+        while step < len(patterns):
+            if wi >= len(words):
+                return step, key[prev_end:], acro
+            start, end, pids = words[wi]
+            if prev_end >= 0:
+                gap = key[prev_end:start]
+                wanted = spec.gaps[step - 1]
+                if wanted is None:
+                    if not gap or not set(gap) <= _DASHES:
+                        return None
+                elif gap != wanted:
+                    return None
+            pid = patterns[step]
+            if pid not in pids:
+                return None
+            if pid in self._acronyms:
+                if not chunk[start : start + self._stem_size[pid]].isupper():
+                    return None
+                acro = True
+            prev_end = end
+            wi += 1
+            step += 1
+        return 0, "", acro
+
+    def _word_pids(self, word: str) -> frozenset[int]:
+        pids = self._words.get(word)
+        if pids is None:
+            pids = self._words[word] = frozenset(self.word_patterns(word))
+        return pids
+
+    def _analyse(self, chunk: str) -> None:
+        """Memoise what chunk (as written) contributes to terms()."""
+        key = match_key(chunk)
+        words: tuple[tuple[int, int, frozenset[int]], ...]
+        if key.isalnum():
+            pids = self._word_pids(key)
+            words = ((0, len(key), pids),) if pids else ()
+            if not words:
+                self._infos[chunk] = None
+                return
+        else:
+            words = tuple((s, e, self._word_pids(w)) for s, e, w in tokens(key))
+            if not words:
+                self._infos[chunk] = _GAP_INFO if key and set(key) <= _DASHES else None
+                return
+            if not any(pids for *_, pids in words):
+                self._infos[chunk] = None
+                return
+        plain: set[int] = set()
+        acro: set[int] = set()
+        opens: dict[int, list[tuple[int, int, bool]]] = {}
+        for wi, (start, end, pids) in enumerate(words):
+            for pid in pids:
+                is_acro = pid in self._acronyms
+                if is_acro and not chunk[start : start + self._stem_size[pid]].isupper():
+                    continue
+                for term in self._singles.get(pid, ()):
+                    (acro if is_acro else plain).add(term)
+                for phrase in self._first.get(pid, ()):
+                    state = self._walk(chunk, key, words, wi + 1, phrase, 1, end, is_acro)
+                    if state is None:
+                        continue
+                    step, _, need = state
+                    spec = self._phrases[phrase]
+                    if step == 0:
+                        (acro if need else plain).add(spec.term)
+                    else:
+                        opens.setdefault(spec.patterns[step], []).append((phrase, step, need))
+        info = _Info(chunk, key, words, frozenset(plain), frozenset(acro - plain), opens)
+        self._infos[chunk] = info
+        if plain or info.acro or opens:
+            self._hot.add(chunk)
 
     def _chunk(self, chunk: str) -> _Chunk | None:
         key = match_key(chunk)
@@ -249,6 +463,67 @@ class CompiledMatcher:
         info = found[ci]
         assert info is not None
         return offsets[ci] + info.words[wi][1]
+
+
+class _Info:
+    """What one chunk, as written, contributes to terms()."""
+
+    __slots__ = ("acro", "chunk", "cont", "key", "lead", "opens", "plain", "trail", "words")
+
+    def __init__(
+        self,
+        chunk: str,
+        key: str,
+        words: tuple[tuple[int, int, frozenset[int]], ...],
+        plain: frozenset[int],
+        acro: frozenset[int],
+        opens: dict[int, list[tuple[int, int, bool]]],
+    ) -> None:
+        self.chunk = chunk
+        self.key = key
+        self.words = words
+        self.lead = key[: words[0][0]] if words else ""
+        self.trail = key[words[-1][1] :] if words else ""
+        self.plain = plain  # terms complete inside the chunk
+        self.acro = acro  # … that also need the text-wide acronym test
+        # Phrases that run past the end: next word's pattern -> (phrase, step, acronym test).
+        self.opens = opens
+        # (phrase, step) -> _walk result when a phrase continues into this chunk.
+        self.cont: dict[tuple[int, int], tuple[int, str, bool] | None] = {}
+
+
+_GAP_INFO = _Info("", "", (), frozenset(), frozenset(), {})
+_UNKNOWN: tuple[int, str, bool] = (-1, "", False)
+_NOTHING: frozenset[int] = frozenset()
+
+
+def _build_letter_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    for code in range(0x250):
+        char = chr(code)
+        table[code] = ("U" if char.isupper() else "l") if char.isalpha() else None
+    return table
+
+
+_LETTERS = _build_letter_table()
+_ASCII_NOT_LETTER = bytes(c for c in range(128) if not chr(c).isalpha())
+_ASCII_NOT_UPPER = bytes(c for c in range(128) if not chr(c).isupper())
+
+
+def mostly_lower(text: str) -> bool:
+    """True when fewer than half the letters of ``text`` are capitals (see _acronym_at)."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        letters = len(raw.translate(None, _ASCII_NOT_LETTER))
+        upper = len(raw.translate(None, _ASCII_NOT_UPPER))
+        return upper * 2 < letters
+    kinds = text.translate(_LETTERS)
+    upper = kinds.count("U")
+    lower = kinds.count("l")
+    if upper + lower != len(kinds):  # characters beyond the table: count them one by one
+        alpha = [c for c in text if c.isalpha()]
+        return sum(1 for c in alpha if c.isupper()) * 2 < len(alpha)
+    return upper * 2 < upper + lower
 
 
 def _next_word(found: _Found, ci: int, wi: int) -> tuple[int, int, str] | None:

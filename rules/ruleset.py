@@ -10,7 +10,7 @@ from typing import Literal
 from rules.matcher import CompiledMatcher, TermHit
 from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, TagInfo
 from rules.terms import TermSpec
-from rules.text import clean_text
+from rules.text import clean_chunks
 
 __all__ = ["Rule", "RuleSet", "Target"]
 
@@ -69,6 +69,12 @@ class RuleSet:
                 for term in rule.any:
                     by_term.setdefault(term, set()).add(number)
         self._targets_by_term = {term: tuple(sorted(nums)) for term, nums in by_term.items()}
+        # A target whose rules are all plain "any" lists over title+summary fires
+        # whenever one of its terms occurs: no rule needs evaluating.
+        self._simple = tuple(
+            all(not r.all and not r.none and not r.title_only for r in t.rules)
+            for t in self._targets
+        )
         self._by_id = {c.id: c for c in self.categories}
         names: dict[str, tuple[str, str]] = {c.id: (c.name_tr, c.name_en) for c in categories}
         for tag in (*self.topics, *self.entities):
@@ -96,31 +102,43 @@ class RuleSet:
     ) -> Classification:
         """Classify one item. ``language`` is accepted for the API but rules apply to both."""
         del language  # terms are bilingual; kept so callers can pass what they know
-        title_text = clean_text(title)
-        summary_text = clean_text(summary)
-        in_title = self._matcher.find(title_text) if title_text else []
-        in_summary = self._matcher.find(summary_text) if summary_text else []
-        if not in_title and not in_summary:
+        title_plain, title_chunks = clean_chunks(title)
+        summary_plain, summary_chunks = clean_chunks(summary)
+        terms = self._matcher.terms
+        title_terms = terms(title_chunks, title_plain) if title_chunks else _NO_TERMS
+        summary_terms = terms(summary_chunks, summary_plain) if summary_chunks else _NO_TERMS
+        if not title_terms and not summary_terms:
             return Classification((), (), (), _NO_MATCHES, self._names)
-        title_terms = frozenset([hit.term for hit in in_title])
-        all_terms = title_terms.union([hit.term for hit in in_summary])
+        all_terms = title_terms | summary_terms
         candidates: set[int] = set()
         by_term = self._targets_by_term
         for term in all_terms:
             numbers = by_term.get(term)
             if numbers:
                 candidates.update(numbers)
-        fired: dict[str, list[tuple[frozenset[int], bool]]] = {}
+        fired: dict[str, Target] = {}
         kinds: dict[str, list[str]] = {"category": [], "topic": [], "entity": []}
+        targets = self._targets
+        simple = self._simple
         for number in sorted(candidates):
-            target = self._targets[number]
-            for rule in target.rules:
-                terms = _fire(rule, title_terms, all_terms)
-                if terms:
-                    fired.setdefault(target.id, []).append((terms, rule.title_only))
-            if target.id in fired:
-                kinds[target.kind].append(target.id)
-        evidence = _Evidence(self._terms, in_title, in_summary, title_text, summary_text)
+            if not simple[number]:
+                for rule in targets[number].rules:
+                    scope = title_terms if rule.title_only else all_terms
+                    if rule.any.isdisjoint(scope) or not rule.none.isdisjoint(scope):
+                        continue
+                    for group in rule.all:
+                        if group.isdisjoint(scope):
+                            break
+                    else:
+                        break  # this rule fires
+                else:
+                    continue  # no rule fires
+            target = targets[number]
+            fired[target.id] = target
+            kinds[target.kind].append(target.id)
+        evidence = _Evidence(
+            self._matcher, self._terms, title_chunks, summary_chunks, title_terms, all_terms
+        )
         return Classification(
             categories=tuple(kinds["category"]),
             topics=tuple(kinds["topic"]),
@@ -133,21 +151,49 @@ class RuleSet:
 _NO_MATCHES: Mapping[str, tuple[Hit, ...]] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
+_NO_TERMS: frozenset[int] = frozenset()
+
+
 class _Evidence:
-    terms: Sequence[TermSpec]
-    in_title: list[TermHit]
-    in_summary: list[TermHit]
-    title: str
-    summary: str
+    """What an explanation needs; the term offsets are found only when asked for."""
+
+    __slots__ = ("_found", "all_terms", "chunks", "matcher", "terms", "title_terms")
+
+    def __init__(
+        self,
+        matcher: CompiledMatcher,
+        terms: Sequence[TermSpec],
+        title_chunks: list[str],
+        summary_chunks: list[str],
+        title_terms: frozenset[int],
+        all_terms: frozenset[int],
+    ) -> None:
+        self.matcher = matcher
+        self.terms = terms
+        self.chunks = (title_chunks, summary_chunks)
+        self.title_terms = title_terms
+        self.all_terms = all_terms
+        self._found: tuple[str, str, list[TermHit], list[TermHit]] | None = None
+
+    def found(self) -> tuple[str, str, list[TermHit], list[TermHit]]:
+        """(title, summary, hits in the title, hits in the summary), cleaned texts."""
+        if self._found is None:
+            title = " ".join(self.chunks[0])
+            summary = " ".join(self.chunks[1])
+            find = self.matcher.find
+            self._found = (
+                title,
+                summary,
+                find(title) if title else [],
+                find(summary) if summary else [],
+            )
+        return self._found
 
 
 class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     """Hits per target id, built on first access: most items are never explained."""
 
-    def __init__(
-        self, fired: dict[str, list[tuple[frozenset[int], bool]]], evidence: _Evidence
-    ) -> None:
+    def __init__(self, fired: dict[str, Target], evidence: _Evidence) -> None:
         self._fired = fired
         self._evidence = evidence
         self._built: dict[str, tuple[Hit, ...]] = {}
@@ -155,7 +201,14 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     def __getitem__(self, key: str) -> tuple[Hit, ...]:
         hits = self._built.get(key)
         if hits is None:
-            hits = self._built[key] = self._build(self._fired[key])
+            target = self._fired[key]
+            ev = self._evidence
+            rules = []
+            for rule in target.rules:
+                terms = _fire(rule, ev.title_terms, ev.all_terms)
+                if terms:
+                    rules.append((terms, rule.title_only))
+            hits = self._built[key] = self._build(rules)
         return hits
 
     def __iter__(self) -> Iterator[str]:
@@ -169,8 +222,9 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
 
     def _build(self, rules: list[tuple[frozenset[int], bool]]) -> tuple[Hit, ...]:
         ev = self._evidence
-        first_title = _first_hits(ev.in_title)
-        first_summary = _first_hits(ev.in_summary)
+        title, summary, in_title, in_summary = ev.found()
+        first_title = _first_hits(in_title)
+        first_summary = _first_hits(in_summary)
         spans: dict[tuple[int, _Where], TermHit] = {}
         for terms, title_only in rules:
             for term in sorted(terms):
@@ -188,7 +242,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
             if hit.end <= reach[place]:
                 continue
             reach[place] = max(reach[place], hit.end)
-            text = (ev.title if place == "title" else ev.summary)[hit.start : hit.end]
+            text = (title if place == "title" else summary)[hit.start : hit.end]
             kept.append(Hit(ev.terms[term].source, place, text))
         return tuple(kept)
 

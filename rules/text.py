@@ -23,7 +23,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["clean_text", "fold", "match_key", "tokens"]
+__all__ = ["clean_chunks", "clean_text", "fold", "match_key", "tokens"]
 
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BLOCK_TAG = re.compile(r"<\s*(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr)\b[^>]*>", re.IGNORECASE)
@@ -32,6 +32,22 @@ _TAG = re.compile(r"<[^<>]*>")
 
 def clean_text(text: str) -> str:
     """Return ``text`` as plain text: no HTML tags or entities, single spaces, NFC."""
+    return " ".join(_plain(text).split())
+
+
+def clean_chunks(text: str) -> tuple[str, list[str]]:
+    """``(plain, chunks)``: ``" ".join(chunks) == clean_text(text)``.
+
+    ``plain`` is the text before whitespace folding (same letters as the
+    cleaned text); the matcher works on the chunks and never needs the
+    joined string unless an explanation is asked for.
+    """
+    plain = _plain(text)
+    return plain, plain.split()
+
+
+def _plain(text: str) -> str:
+    """Everything clean_text does except folding whitespace."""
     if not text:
         return ""
     if "<" in text:
@@ -44,11 +60,11 @@ def clean_text(text: str) -> str:
         # Unescaping can reveal tags that were double-escaped (&lt;b&gt;) - drop those too.
         if "<" in text:
             text = _TAG.sub("", text)
+    if text.isascii():
+        return text
     if "\u00ad" in text or "\u200b" in text:
         text = text.replace("\u00ad", "").replace("\u200b", "")  # soft hyphen, zero-width space
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    return " ".join(text.split())
+    return unicodedata.normalize("NFC", text)
 
 
 _TURKISH_UPPER = str.maketrans({"I": "ı", "İ": "i"})
