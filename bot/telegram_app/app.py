@@ -10,7 +10,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 from tenacity import (
     AsyncRetrying,
-    before_sleep_log,
+    RetryCallState,
     retry_if_exception_type,
     stop_after_delay,
     wait_exponential_jitter,
@@ -37,6 +37,19 @@ def build_application(token: str, api_url: str, svc: Services) -> AnyApplication
     return application
 
 
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    # PTB puts the whole HTML error page in the message; its first line says enough.
+    reason = str(error).split(". Parsing the server response")[0] if error else "?"
+    wait = state.next_action.sleep if state.next_action is not None else 0.0
+    log.warning(
+        "Telegram Bot API not available (%s); retrying in %.1f s (attempt %d)",
+        reason,
+        wait,
+        state.attempt_number,
+    )
+
+
 async def start_application(
     application: AnyApplication, *, give_up_after: float = 300.0, poll_timeout: int = 10
 ) -> None:
@@ -45,7 +58,7 @@ async def start_application(
         retry=retry_if_exception_type((NetworkError, TimedOut)),
         wait=wait_exponential_jitter(multiplier=0.5, max=30.0),
         stop=stop_after_delay(give_up_after),
-        before_sleep=before_sleep_log(log, logging.WARNING),
+        before_sleep=_log_retry,
         reraise=True,
     ):
         with attempt:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+
+import yaml
 
 from rules import DEFAULT_RULES_PATH
 from tests.bot.service_harness import ADMIN, REGULATION, running_service
@@ -18,9 +21,7 @@ async def test_invalid_rules_edit_keeps_old_rules_and_tells_admins(tmp_path: Pat
 
         rules_file.write_text(original + "\ncategories: [oops\n", encoding="utf-8")
         await h.service.reload_files()
-        await h.tg.wait_until(
-            lambda: any("invalid" in m.plain_text for m in h.messages(ADMIN))
-        )
+        await h.tg.wait_until(lambda: any("invalid" in m.plain_text for m in h.messages(ADMIN)))
         [notice] = [m for m in h.messages(ADMIN) if "invalid" in m.plain_text]
         assert str(rules_file) in notice.plain_text
         assert "rules.yaml:" in notice.plain_text  # the problem, with its line
@@ -38,3 +39,25 @@ async def test_invalid_rules_edit_keeps_old_rules_and_tells_admins(tmp_path: Pat
         await h.service.reload_files()
         assert h.service.rules.last_error is None
         assert len(h.messages(ADMIN)) == before
+
+
+async def test_catalog_edits_add_and_remove_feeds_without_restart(tmp_path: Path) -> None:
+    async with running_service(tmp_path) as h:
+        catalog = tmp_path / "catalog.yaml"
+        data = yaml.safe_load(catalog.read_text())
+        h.feeds.add_feed("/second.xml", entries=[REGULATION])
+        data["feeds"].append(
+            {"id": "second", "name": "İkinci", "url": h.feeds.url("/second.xml"), "language": "tr"}
+        )
+        catalog.write_text(yaml.safe_dump(data, allow_unicode=True))
+        await h.service.reload_files()
+        await h.feeds.wait_for_requests("/second.xml", 1)
+
+        data["feeds"] = [f for f in data["feeds"] if f["id"] != "second"]
+        catalog.write_text(yaml.safe_dump(data, allow_unicode=True))
+        await h.service.reload_files()
+        feeds = {f.id: f for f in await h.storage.feeds()}
+        assert feeds["second"].in_catalog is False
+        assert [f.id for f in await h.storage.due_feeds(h.clock.now() + timedelta(days=1))] == [
+            "test-haber"
+        ]
