@@ -112,7 +112,7 @@ async def test_start_up_waits_out_a_bot_api_that_answers_502(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with FakeTelegram() as tg:
-        tg.set_unavailable(3)
+        tg.set_unavailable(2)
         settings = Settings(
             telegram_token=tg.token,  # type: ignore[arg-type]
             telegram_api_url=tg.api_root,
@@ -124,7 +124,7 @@ async def test_start_up_waits_out_a_bot_api_that_answers_502(
             await service.start()
         try:
             assert service.leading
-            assert tg.counters["502"] == 3
+            assert tg.counters["502"] == 2
             assert any(c.method == "getMe" and c.ok for c in tg.calls)
             tg.send_message(5, "/help")
             await tg.wait_for("sendMessage", chat_id=5)
