@@ -24,7 +24,8 @@ when an explanation is asked for. Both must agree on the set of terms
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
@@ -132,6 +133,11 @@ class CompiledMatcher:
         lengths = [len(stem) for stem in self._stems] or [1]
         self._min_stem = min(lengths)
         self._max_stem = max(lengths)
+        # Every pattern a word satisfies starts with one of these strings at the
+        # start of the word: a chunk in which none occurs at a word start has
+        # nothing to offer, and the regex (a trie, so ``re`` does not try each
+        # stem in turn) says so in C.
+        self._could = _prefix_regex([*self._stems, *self._exact])
         self._chunks: dict[str, _Chunk | None] = {}
         self._starting: set[str] = set()  # chunks in which some term can start
         # Fast path (terms()): phrases numbered, indexed by first pattern and by
@@ -321,6 +327,9 @@ class CompiledMatcher:
     def _analyse(self, chunk: str) -> None:
         """Memoise what chunk (as written) contributes to terms()."""
         key = match_key(chunk)
+        if self._could(key) is None:
+            self._infos[chunk] = _GAP_INFO if key and set(key) <= _DASHES else None
+            return
         words: tuple[tuple[int, int, frozenset[int]], ...]
         if key.isalnum():
             pids = self._word_pids(key)
@@ -495,6 +504,31 @@ class _Info:
 _GAP_INFO = _Info("", "", (), frozenset(), frozenset(), {})
 _UNKNOWN: tuple[int, str, bool] = (-1, "", False)
 _NOTHING: frozenset[int] = frozenset()
+
+
+_Trie = dict[str, "_Trie"]
+
+
+def _prefix_regex(stems: Iterable[str]) -> Callable[[str], re.Match[str] | None]:
+    """``search`` of a regex that finds any of ``stems`` at the start of a word."""
+    trie: _Trie = {}
+    for stem in set(stems):
+        node = trie
+        for char in stem:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    if not trie:
+        return re.compile(r"(?!)").search
+
+    def body(node: _Trie) -> str:
+        # A stem that ends here makes the rest optional; a prefilter needs only
+        # the shortest stem on each path, so stop at the first end.
+        if "" in node:
+            return ""
+        branches = [re.escape(char) + body(child) for char, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return re.compile(r"(?<!\w)" + body(trie)).search
 
 
 def _build_letter_table() -> dict[int, str | None]:

@@ -104,6 +104,11 @@ _KEY_TABLE = _build_key_table()
 
 def match_key(text: str) -> str:
     """Return the matching form of (cleaned) ``text``: folded, without diacritics; same length."""
+    if text.isascii():
+        # In ASCII the Turkish ``I``→``ı``→``i`` is plain lower-casing and the
+        # only character the key table changes is the backtick.
+        text = text.lower()
+        return text.replace("`", "'") if "`" in text else text
     return fold(text).translate(_KEY_TABLE)
 
 
