@@ -36,13 +36,10 @@ class KeywordMatcher:
 
     def match(self, title: str, summary: str = "") -> str | None:
         """The first positive term (in given order) found; None if none is or an exclusion is."""
-        found: set[int] = set()
+        found = 0  # bit n: term n occurs
         for plain, chunks in (clean_chunks(title), clean_chunks(summary)):
             if chunks:
-                found.update(self._matcher.terms(chunks, plain))
-        if any(n >= len(self._positive) for n in found):
-            return None
-        for number, term in enumerate(self._positive):
-            if number in found:
-                return term
-        return None
+                found |= self._matcher.mask(chunks, plain)
+        if not found or found >> len(self._positive):
+            return None  # nothing, or an exclusion
+        return self._positive[(found & -found).bit_length() - 1]

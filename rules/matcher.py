@@ -178,11 +178,17 @@ class CompiledMatcher:
         return tuple(result)
 
     def terms(self, chunks: list[str], text: str) -> frozenset[int]:
-        """The terms that occur in a cleaned text given as ``text.split()``.
+        """The terms that occur in a cleaned text given as ``text.split()`` (see mask)."""
+        found = self.mask(chunks, text)
+        return frozenset(n for n in range(found.bit_length()) if found >> n & 1)
 
-        Same answer as ``{hit.term for hit in find(" ".join(chunks))}``; ``text``
-        is any string with the same letters as the cleaned text (it is only
-        used for the all-capitals test of acronyms).
+    def mask(self, chunks: list[str], text: str) -> int:
+        """The terms that occur in a cleaned text given as ``text.split()``, as a bitmask.
+
+        Bit ``n`` is set when term ``n`` occurs: the same terms as
+        ``{hit.term for hit in find(" ".join(chunks))}``. ``text`` is any
+        string with the same letters as the cleaned text (it is only used for
+        the all-capitals test of acronyms).
         """
         infos = self._infos
         distinct = set(chunks)
@@ -197,10 +203,10 @@ class CompiledMatcher:
                 self._analyse(chunk)
         hot = distinct.intersection(self._hot)
         if not hot:
-            return _NOTHING
-        found: set[int] = set()
-        acro: set[int] = set()
-        opening: list[str] = []
+            return 0
+        found = 0
+        acro = 0
+        opening: list[_Info] = []
         for chunk in hot:
             info = infos[chunk]
             assert info is not None
@@ -208,20 +214,26 @@ class CompiledMatcher:
             if info.acro:
                 acro |= info.acro
             if info.opens:
-                opening.append(chunk)
-        for chunk in opening:
-            info = infos[chunk]
-            assert info is not None
-            at = -1
+                opening.append(info)
+        if opening:
+            carried: set[int] = set()
+            carried_acro: set[int] = set()
             last = len(chunks) - 1
-            for _ in range(chunks.count(chunk)):
-                at = chunks.index(chunk, at + 1)
-                # Most phrase openers are followed by a word no phrase continues with.
-                if at < last and infos[chunks[at + 1]] is not None:
-                    self._carry(chunks, at + 1, info.trail, info.opens, found, acro)
-        if acro and not acro <= found and mostly_lower(text):
+            for info in opening:
+                chunk = info.chunk
+                at = -1
+                for _ in range(chunks.count(chunk)):
+                    at = chunks.index(chunk, at + 1)
+                    # Most phrase openers are followed by a word no phrase continues with.
+                    if at < last and infos[chunks[at + 1]] is not None:
+                        self._carry(chunks, at + 1, info.trail, info.opens, carried, carried_acro)
+            for term in carried:
+                found |= 1 << term
+            for term in carried_acro:
+                acro |= 1 << term
+        if acro & ~found and mostly_lower(text):
             found |= acro
-        return frozenset(found)
+        return found
 
     def _carry(
         self,
@@ -365,7 +377,7 @@ class CompiledMatcher:
                         (acro if need else plain).add(spec.term)
                     else:
                         opens.setdefault(spec.patterns[step], []).append((phrase, step, need))
-        info = _Info(chunk, key, words, frozenset(plain), frozenset(acro - plain), opens)
+        info = _Info(chunk, key, words, _bits(plain), _bits(acro - plain), opens)
         self._infos[chunk] = info
         if plain or info.acro or opens:
             self._hot.add(chunk)
@@ -388,9 +400,15 @@ class CompiledMatcher:
                     starts.append((wi, start, seconds, acronym))
         return _Chunk(key, words, tuple(singles), tuple(starts))
 
-    def find(self, text: str) -> list[TermHit]:
-        """Every term occurrence in ``text``, which must be cleaned (see clean_text)."""
-        chunks = lower_same_length(text).split(" ")
+    def find(self, text: str, chunks: list[str] | None = None) -> list[TermHit]:
+        """Every term occurrence in ``text``, which must be cleaned (see clean_text).
+
+        ``chunks`` is ``text.split(" ")`` when the caller already has it. The
+        chunk analysis does not depend on case (the key is folded), so chunks
+        are cached as written; capitals are checked against ``text``.
+        """
+        if chunks is None:
+            chunks = text.split(" ")
         distinct = set(chunks)
         # Set operations run in C: only chunks never seen before cost Python work.
         for chunk in distinct.difference(self._chunks):
@@ -402,17 +420,18 @@ class CompiledMatcher:
         offsets = [0, *accumulate(map(len, chunks))]
         offsets = [size + ci for ci, size in enumerate(offsets)]
         found = _Found(chunks, self._chunks)
+        caps = _Caps(text)
         hits: list[TermHit] = []
         for ci in wanted:
             info = found[ci]
             assert info is not None
             base = offsets[ci]
             for term, start, end, acronym in info.singles:
-                if acronym and not _acronym_at(text, base + start, acronym):
+                if acronym and not caps.at(base + start, acronym):
                     continue
                 hits.append(TermHit(term, base + start, base + end))
             for wi, start, seconds, acronym in info.starts:
-                if acronym and not _acronym_at(text, base + start, acronym):
+                if acronym and not caps.at(base + start, acronym):
                     continue
                 nxt = _next_word(found, ci, wi)
                 if nxt is None:
@@ -422,7 +441,7 @@ class CompiledMatcher:
                 assert next_info is not None
                 for pid2 in next_info.words[nwi][3]:
                     for phrase in seconds.get(pid2, ()):
-                        span = self._follow(phrase, found, nci, nwi, gap, offsets, text)
+                        span = self._follow(phrase, found, nci, nwi, gap, offsets, caps)
                         if span is not None:
                             hits.append(TermHit(phrase.term, base + start, span))
         return hits
@@ -443,7 +462,7 @@ class CompiledMatcher:
         wi: int,
         gap: str,
         offsets: list[int],
-        text: str,
+        caps: _Caps,
     ) -> int | None:
         """End offset of ``phrase`` whose second word is word ``wi`` of chunk ``ci``."""
         count = len(phrase.patterns)
@@ -465,8 +484,8 @@ class CompiledMatcher:
                     return None
             elif gap != wanted:
                 return None
-            if pid in self._acronyms and not _acronym_at(
-                text, offsets[ci] + start, len(self._patterns[pid].stem)
+            if pid in self._acronyms and not caps.at(
+                offsets[ci] + start, len(self._patterns[pid].stem)
             ):
                 return None
         info = found[ci]
@@ -484,8 +503,8 @@ class _Info:
         chunk: str,
         key: str,
         words: tuple[tuple[int, int, frozenset[int]], ...],
-        plain: frozenset[int],
-        acro: frozenset[int],
+        plain: int,
+        acro: int,
         opens: dict[int, list[tuple[int, int, bool]]],
     ) -> None:
         self.chunk = chunk
@@ -493,17 +512,24 @@ class _Info:
         self.words = words
         self.lead = key[: words[0][0]] if words else ""
         self.trail = key[words[-1][1] :] if words else ""
-        self.plain = plain  # terms complete inside the chunk
-        self.acro = acro  # … that also need the text-wide acronym test
+        self.plain = plain  # terms complete inside the chunk (bitmask)
+        self.acro = acro  # … that also need the text-wide acronym test (bitmask)
         # Phrases that run past the end: next word's pattern -> (phrase, step, acronym test).
         self.opens = opens
         # (phrase, step) -> _walk result when a phrase continues into this chunk.
         self.cont: dict[tuple[int, int], tuple[int, str, bool] | None] = {}
 
 
-_GAP_INFO = _Info("", "", (), frozenset(), frozenset(), {})
+_GAP_INFO = _Info("", "", (), 0, 0, {})
+
+
+def _bits(terms: set[int]) -> int:
+    """The bitmask of a set of term numbers."""
+    mask = 0
+    for term in terms:
+        mask |= 1 << term
+    return mask
 _UNKNOWN: tuple[int, str, bool] = (-1, "", False)
-_NOTHING: frozenset[int] = frozenset()
 
 
 _Trie = dict[str, "_Trie"]
@@ -545,7 +571,7 @@ _ASCII_NOT_UPPER = bytes(c for c in range(128) if not chr(c).isupper())
 
 
 def mostly_lower(text: str) -> bool:
-    """True when fewer than half the letters of ``text`` are capitals (see _acronym_at)."""
+    """True when fewer than half the letters of ``text`` are capitals (see _Caps.at)."""
     if text.isascii():
         raw = text.encode("ascii")
         letters = len(raw.translate(None, _ASCII_NOT_LETTER))
@@ -581,11 +607,20 @@ def _next_word(found: _Found, ci: int, wi: int) -> tuple[int, int, str] | None:
     return ci, 0, "".join(parts)
 
 
-def _acronym_at(text: str, start: int, size: int) -> bool:
-    """True when text[start:start+size] is in capitals and the text is not all capitals."""
-    if not text[start : start + size].isupper():
-        return False
-    letters = [c for c in text if c.isalpha()]
-    upper = sum(1 for c in letters if c.isupper())
-    # In an all-caps headline "EV" may just be "ev" (home): do not trust it.
-    return upper * 2 < len(letters)
+class _Caps:
+    """The acronym test of one text; the all-capitals count is made once, if needed."""
+
+    __slots__ = ("_mostly", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._mostly: bool | None = None
+
+    def at(self, start: int, size: int) -> bool:
+        """True when text[start:start+size] is in capitals and the text is not all capitals."""
+        if not self.text[start : start + size].isupper():
+            return False
+        if self._mostly is None:
+            # In an all-caps headline "EV" may just be "ev" (home): do not trust it.
+            self._mostly = mostly_lower(self.text)
+        return self._mostly

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -63,18 +63,7 @@ class RuleSet:
         self._targets = tuple(
             sorted(targets, key=lambda t: (kind_rank[t.kind], order.get(t.id, len(order))))
         )
-        by_term: dict[int, set[int]] = {}
-        for number, target in enumerate(self._targets):
-            for rule in target.rules:
-                for term in rule.any:
-                    by_term.setdefault(term, set()).add(number)
-        self._targets_by_term = {term: tuple(sorted(nums)) for term, nums in by_term.items()}
-        # A target whose rules are all plain "any" lists over title+summary fires
-        # whenever one of its terms occurs: no rule needs evaluating.
-        self._simple = tuple(
-            all(not r.all and not r.none and not r.title_only for r in t.rules)
-            for t in self._targets
-        )
+        self._decide = _compile_decision(self._targets)
         self._by_id = {c.id: c for c in self.categories}
         names: dict[str, tuple[str, str]] = {c.id: (c.name_tr, c.name_en) for c in categories}
         for tag in (*self.topics, *self.entities):
@@ -104,54 +93,74 @@ class RuleSet:
         del language  # terms are bilingual; kept so callers can pass what they know
         title_plain, title_chunks = clean_chunks(title)
         summary_plain, summary_chunks = clean_chunks(summary)
-        terms = self._matcher.terms
-        title_terms = terms(title_chunks, title_plain) if title_chunks else _NO_TERMS
-        summary_terms = terms(summary_chunks, summary_plain) if summary_chunks else _NO_TERMS
-        if not title_terms and not summary_terms:
+        mask = self._matcher.mask
+        title_terms = mask(title_chunks, title_plain) if title_chunks else 0
+        all_terms = title_terms
+        if summary_chunks:
+            all_terms |= mask(summary_chunks, summary_plain)
+        if not all_terms:
             return Classification((), (), (), _NO_MATCHES, self._names)
-        all_terms = title_terms | summary_terms
-        candidates: set[int] = set()
-        by_term = self._targets_by_term
-        for term in all_terms:
-            numbers = by_term.get(term)
-            if numbers:
-                candidates.update(numbers)
-        fired: dict[str, Target] = {}
-        kinds: dict[str, list[str]] = {"category": [], "topic": [], "entity": []}
-        targets = self._targets
-        simple = self._simple
-        for number in sorted(candidates):
-            if not simple[number]:
-                for rule in targets[number].rules:
-                    scope = title_terms if rule.title_only else all_terms
-                    if rule.any.isdisjoint(scope) or not rule.none.isdisjoint(scope):
-                        continue
-                    for group in rule.all:
-                        if group.isdisjoint(scope):
-                            break
-                    else:
-                        break  # this rule fires
-                else:
-                    continue  # no rule fires
-            target = targets[number]
-            fired[target.id] = target
-            kinds[target.kind].append(target.id)
+        categories, topics, entities, fired = self._decide(title_terms, all_terms)
         evidence = _Evidence(
             self._matcher, self._terms, title_chunks, summary_chunks, title_terms, all_terms
         )
         return Classification(
-            categories=tuple(kinds["category"]),
-            topics=tuple(kinds["topic"]),
-            entities=tuple(kinds["entity"]),
-            matches=_LazyMatches(fired, evidence),
+            categories=tuple(categories),
+            topics=tuple(topics),
+            entities=tuple(entities),
+            matches=_LazyMatches(self._targets, fired, evidence),
             names=self._names,
         )
 
 
 _NO_MATCHES: Mapping[str, tuple[Hit, ...]] = MappingProxyType({})
 
+_Decision = Callable[[int, int], tuple[list[str], list[str], list[str], list[int]]]
 
-_NO_TERMS: frozenset[int] = frozenset()
+
+def _mask(terms: frozenset[int]) -> str:
+    """A term set as an integer literal (bit n: term n)."""
+    return hex(sum(1 << term for term in terms))
+
+
+def _compile_decision(targets: Sequence[Target]) -> _Decision:
+    """One generated function that decides every target in order.
+
+    ``decide(title_terms, all_terms)`` takes the terms found as bitmasks
+    (bit n: term n) and returns the ids of the categories, topics and
+    entities that fire and the numbers of the fired targets. Each rule
+    becomes one boolean expression of integer ``&`` tests against constant
+    masks, so nothing is looped over or looked up per item.
+    """
+    constants: dict[str, object] = {}
+
+    def const(value: object) -> str:
+        name = f"_k{len(constants)}"
+        constants[name] = value
+        return name
+
+    lists = {"category": "c", "topic": "p", "entity": "e"}
+    lines = ["def decide(t, a):", "    c = []; p = []; e = []; f = []"]
+    for number, target in enumerate(targets):
+        tests = []
+        for rule in target.rules:
+            scope = "t" if rule.title_only else "a"
+            parts = [f"{scope} & {_mask(rule.any)}"]
+            parts += [f"{scope} & {_mask(group)}" for group in rule.all]
+            if rule.none:
+                parts.append(f"not {scope} & {_mask(rule.none)}")
+            tests.append("(" + " and ".join(parts) + ")")
+        if not tests:
+            continue
+        lines.append(f"    if {' or '.join(tests)}:")
+        lines.append(f"        {lists[target.kind]}.append({const(target.id)}); f.append({number})")
+    lines.append("    return c, p, e, f")
+    namespace: dict[str, object] = dict(constants)
+    exec(compile("\n".join(lines), "<rules decision>", "exec"), namespace)
+    decide: _Decision = namespace["decide"]  # type: ignore[assignment]
+    return decide
+
+
 
 
 class _Evidence:
@@ -165,27 +174,28 @@ class _Evidence:
         terms: Sequence[TermSpec],
         title_chunks: list[str],
         summary_chunks: list[str],
-        title_terms: frozenset[int],
-        all_terms: frozenset[int],
+        title_terms: int,
+        all_terms: int,
     ) -> None:
         self.matcher = matcher
         self.terms = terms
         self.chunks = (title_chunks, summary_chunks)
         self.title_terms = title_terms
         self.all_terms = all_terms
-        self._found: tuple[str, str, list[TermHit], list[TermHit]] | None = None
+        self._found: tuple[str, str, dict[int, TermHit], dict[int, TermHit]] | None = None
 
-    def found(self) -> tuple[str, str, list[TermHit], list[TermHit]]:
-        """(title, summary, hits in the title, hits in the summary), cleaned texts."""
+    def found(self) -> tuple[str, str, dict[int, TermHit], dict[int, TermHit]]:
+        """(title, summary, first hit of each term in the title, … in the summary)."""
         if self._found is None:
-            title = " ".join(self.chunks[0])
-            summary = " ".join(self.chunks[1])
+            title_chunks, summary_chunks = self.chunks
+            title = " ".join(title_chunks)
+            summary = " ".join(summary_chunks)
             find = self.matcher.find
             self._found = (
                 title,
                 summary,
-                find(title) if title else [],
-                find(summary) if summary else [],
+                _first_hits(find(title, title_chunks)) if title else {},
+                _first_hits(find(summary, summary_chunks)) if summary else {},
             )
         return self._found
 
@@ -193,8 +203,10 @@ class _Evidence:
 class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     """Hits per target id, built on first access: most items are never explained."""
 
-    def __init__(self, fired: dict[str, Target], evidence: _Evidence) -> None:
-        self._fired = fired
+    def __init__(
+        self, targets: tuple[Target, ...], fired: list[int], evidence: _Evidence
+    ) -> None:
+        self._fired = {targets[number].id: targets[number] for number in fired}
         self._evidence = evidence
         self._built: dict[str, tuple[Hit, ...]] = {}
 
@@ -222,9 +234,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
 
     def _build(self, rules: list[tuple[frozenset[int], bool]]) -> tuple[Hit, ...]:
         ev = self._evidence
-        title, summary, in_title, in_summary = ev.found()
-        first_title = _first_hits(in_title)
-        first_summary = _first_hits(in_summary)
+        title, summary, first_title, first_summary = ev.found()
         spans: dict[tuple[int, _Where], TermHit] = {}
         for terms, title_only in rules:
             for term in sorted(terms):
@@ -255,17 +265,20 @@ def _first_hits(hits: list[TermHit]) -> dict[int, TermHit]:
     return first
 
 
-def _fire(rule: Rule, title: frozenset[int], both: frozenset[int]) -> frozenset[int] | None:
-    """The terms that make ``rule`` match (any + the fired terms of each all-group), or None."""
+def _fire(rule: Rule, title: int, both: int) -> frozenset[int] | None:
+    """The terms that make ``rule`` match (any + the fired terms of each all-group), or None.
+
+    ``title`` and ``both`` are the terms found as bitmasks (bit n: term n).
+    """
     scope = title if rule.title_only else both
-    fired = rule.any & scope
+    fired = {term for term in rule.any if scope >> term & 1}
     if not fired:
         return None
     for group in rule.all:
-        group_hits = group & scope
+        group_hits = {term for term in group if scope >> term & 1}
         if not group_hits:
             return None
         fired |= group_hits
-    if rule.none & scope:
+    if any(scope >> term & 1 for term in rule.none):
         return None
-    return fired
+    return frozenset(fired)
