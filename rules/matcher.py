@@ -47,6 +47,10 @@ class TermHit(NamedTuple):
     end: int
 
 
+# What find() returns: a plain (term, start, end) tuple, cheaper to make than a TermHit.
+_TermHit = tuple[int, int, int]
+
+
 @dataclass(frozen=True)
 class _Phrase:
     term: int
@@ -73,22 +77,6 @@ class _Chunk:
 
 
 _GAP_ONLY = _Chunk("", ())
-
-
-class _Found:
-    """The analysis of chunk number ``ci`` of one text (every chunk is in the cache)."""
-
-    __slots__ = ("_cache", "_chunks")
-
-    def __init__(self, chunks: list[str], cache: dict[str, _Chunk | None]) -> None:
-        self._chunks = chunks
-        self._cache = cache
-
-    def __getitem__(self, ci: int) -> _Chunk | None:
-        return self._cache[self._chunks[ci]]
-
-    def __len__(self) -> int:
-        return len(self._chunks)
 
 
 def lower_same_length(text: str) -> str:
@@ -400,8 +388,8 @@ class CompiledMatcher:
                     starts.append((wi, start, seconds, acronym))
         return _Chunk(key, words, tuple(singles), tuple(starts))
 
-    def find(self, text: str, chunks: list[str] | None = None) -> list[TermHit]:
-        """Every term occurrence in ``text``, which must be cleaned (see clean_text).
+    def find(self, text: str, chunks: list[str] | None = None) -> list[_TermHit]:
+        """Every term occurrence in ``text`` (cleaned, see clean_text) as (term, start, end).
 
         ``chunks`` is ``text.split(" ")`` when the caller already has it. The
         chunk analysis does not depend on case (the key is folded), so chunks
@@ -417,11 +405,11 @@ class CompiledMatcher:
         if not starting:
             return []
         wanted = [ci for ci, chunk in enumerate(chunks) if chunk in starting]
-        offsets = [0, *accumulate(map(len, chunks))]
-        offsets = [size + ci for ci, size in enumerate(offsets)]
-        found = _Found(chunks, self._chunks)
+        # offsets[ci]: where chunk ci starts in the text (chunks are one space apart).
+        offsets = list(accumulate(map((1).__add__, map(len, chunks)), initial=0))
+        found = list(map(self._chunks.__getitem__, chunks))
         caps = _Caps(text)
-        hits: list[TermHit] = []
+        hits: list[_TermHit] = []
         for ci in wanted:
             info = found[ci]
             assert info is not None
@@ -429,7 +417,7 @@ class CompiledMatcher:
             for term, start, end, acronym in info.singles:
                 if acronym and not caps.at(base + start, acronym):
                     continue
-                hits.append(TermHit(term, base + start, base + end))
+                hits.append((term, base + start, base + end))
             for wi, start, seconds, acronym in info.starts:
                 if acronym and not caps.at(base + start, acronym):
                     continue
@@ -443,7 +431,7 @@ class CompiledMatcher:
                     for phrase in seconds.get(pid2, ()):
                         span = self._follow(phrase, found, nci, nwi, gap, offsets, caps)
                         if span is not None:
-                            hits.append(TermHit(phrase.term, base + start, span))
+                            hits.append((phrase.term, base + start, span))
         return hits
 
     def _remember(self, chunk: str) -> None:
@@ -457,7 +445,7 @@ class CompiledMatcher:
     def _follow(
         self,
         phrase: _Phrase,
-        found: _Found,
+        found: list[_Chunk | None],
         ci: int,
         wi: int,
         gap: str,
@@ -586,7 +574,7 @@ def mostly_lower(text: str) -> bool:
     return upper * 2 < upper + lower
 
 
-def _next_word(found: _Found, ci: int, wi: int) -> tuple[int, int, str] | None:
+def _next_word(found: list[_Chunk | None], ci: int, wi: int) -> tuple[int, int, str] | None:
     """(chunk, word, gap) of the word after word ``wi`` of chunk ``ci``, if any."""
     info = found[ci]
     assert info is not None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from rules.matcher import CompiledMatcher, TermHit
+from rules.matcher import CompiledMatcher
 from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, TagInfo
 from rules.terms import TermSpec
 from rules.text import clean_chunks
@@ -64,6 +64,8 @@ class RuleSet:
             sorted(targets, key=lambda t: (kind_rank[t.kind], order.get(t.id, len(order))))
         )
         self._decide = _compile_decision(self._targets)
+        self._ids = tuple(target.id for target in self._targets)
+        self._rule_masks = tuple(_rule_masks(target) for target in self._targets)
         self._by_id = {c.id: c for c in self.categories}
         names: dict[str, tuple[str, str]] = {c.id: (c.name_tr, c.name_en) for c in categories}
         for tag in (*self.topics, *self.entities):
@@ -108,11 +110,13 @@ class RuleSet:
             categories=tuple(categories),
             topics=tuple(topics),
             entities=tuple(entities),
-            matches=_LazyMatches(self._targets, fired, evidence),
+            matches=_LazyMatches(self._ids, self._rule_masks, fired, evidence),
             names=self._names,
         )
 
 
+# (term, start, end) as CompiledMatcher.find returns it.
+_TermHit = tuple[int, int, int]
 _NO_MATCHES: Mapping[str, tuple[Hit, ...]] = MappingProxyType({})
 
 _Decision = Callable[[int, int], tuple[list[str], list[str], list[str], list[int]]]
@@ -120,7 +124,7 @@ _Decision = Callable[[int, int], tuple[list[str], list[str], list[str], list[int
 
 def _mask(terms: frozenset[int]) -> str:
     """A term set as an integer literal (bit n: term n)."""
-    return hex(sum(1 << term for term in terms))
+    return hex(_bitmask(terms))
 
 
 def _compile_decision(targets: Sequence[Target]) -> _Decision:
@@ -182,9 +186,9 @@ class _Evidence:
         self.chunks = (title_chunks, summary_chunks)
         self.title_terms = title_terms
         self.all_terms = all_terms
-        self._found: tuple[str, str, dict[int, TermHit], dict[int, TermHit]] | None = None
+        self._found: tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]] | None = None
 
-    def found(self) -> tuple[str, str, dict[int, TermHit], dict[int, TermHit]]:
+    def found(self) -> tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]]:
         """(title, summary, first hit of each term in the title, … in the summary)."""
         if self._found is None:
             title_chunks, summary_chunks = self.chunks
@@ -200,26 +204,45 @@ class _Evidence:
         return self._found
 
 
+# A rule with its term sets as bitmasks: any, all-groups, none, title only.
+_RuleMask = tuple[int, tuple[int, ...], int, bool]
+
+
+def _rule_masks(target: Target) -> tuple[_RuleMask, ...]:
+    return tuple(
+        (
+            _bitmask(rule.any),
+            tuple(_bitmask(group) for group in rule.all),
+            _bitmask(rule.none),
+            rule.title_only,
+        )
+        for rule in target.rules
+    )
+
+
 class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     """Hits per target id, built on first access: most items are never explained."""
 
     def __init__(
-        self, targets: tuple[Target, ...], fired: list[int], evidence: _Evidence
+        self,
+        ids: tuple[str, ...],
+        masks: tuple[tuple[_RuleMask, ...], ...],
+        fired: list[int],
+        evidence: _Evidence,
     ) -> None:
-        self._fired = {targets[number].id: targets[number] for number in fired}
+        self._fired = {ids[number]: masks[number] for number in fired}
         self._evidence = evidence
         self._built: dict[str, tuple[Hit, ...]] = {}
 
     def __getitem__(self, key: str) -> tuple[Hit, ...]:
         hits = self._built.get(key)
         if hits is None:
-            target = self._fired[key]
             ev = self._evidence
             rules = []
-            for rule in target.rules:
+            for rule in self._fired[key]:
                 terms = _fire(rule, ev.title_terms, ev.all_terms)
                 if terms:
-                    rules.append((terms, rule.title_only))
+                    rules.append((terms, rule[3]))
             hits = self._built[key] = self._build(rules)
         return hits
 
@@ -232,53 +255,70 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
-    def _build(self, rules: list[tuple[frozenset[int], bool]]) -> tuple[Hit, ...]:
+    def _build(self, rules: list[tuple[int, bool]]) -> tuple[Hit, ...]:
         ev = self._evidence
         title, summary, first_title, first_summary = ev.found()
-        spans: dict[tuple[int, _Where], TermHit] = {}
+        spans: dict[tuple[int, _Where], _TermHit] = {}
         for terms, title_only in rules:
-            for term in sorted(terms):
+            for term in _numbers(terms):
                 if term in first_title:
                     spans.setdefault((term, "title"), first_title[term])
                 elif not title_only and term in first_summary:
                     spans.setdefault((term, "summary"), first_summary[term])
-        ordered = sorted(
-            spans.items(), key=lambda kv: (kv[0][1] != "title", kv[1].start, -kv[1].end)
-        )
+        ordered = sorted(spans.items(), key=lambda kv: (kv[0][1] != "title", kv[1][1], -kv[1][2]))
         kept: list[Hit] = []
         reach = {"title": -1, "summary": -1}
-        for (term, place), hit in ordered:
+        for (term, place), (_, start, end) in ordered:
             # Skip words already quoted inside a longer hit ("üretim" within "batarya üretimi").
-            if hit.end <= reach[place]:
+            if end <= reach[place]:
                 continue
-            reach[place] = max(reach[place], hit.end)
-            text = (title if place == "title" else summary)[hit.start : hit.end]
+            reach[place] = max(reach[place], end)
+            text = (title if place == "title" else summary)[start:end]
             kept.append(Hit(ev.terms[term].source, place, text))
         return tuple(kept)
 
 
-def _first_hits(hits: list[TermHit]) -> dict[int, TermHit]:
+def _first_hits(hits: list[_TermHit]) -> dict[int, _TermHit]:
     """The first occurrence of each term."""
-    first: dict[int, TermHit] = {}
+    first: dict[int, _TermHit] = {}
     for hit in hits:
-        first.setdefault(hit.term, hit)
+        first.setdefault(hit[0], hit)
     return first
 
 
-def _fire(rule: Rule, title: int, both: int) -> frozenset[int] | None:
-    """The terms that make ``rule`` match (any + the fired terms of each all-group), or None.
+def _numbers(mask: int) -> list[int]:
+    """The set bits of ``mask``, lowest first (found by str.find, not big-int arithmetic)."""
+    digits = bin(mask)[:1:-1]  # bit n is digits[n]
+    out = []
+    at = digits.find("1")
+    while at >= 0:
+        out.append(at)
+        at = digits.find("1", at + 1)
+    return out
 
-    ``title`` and ``both`` are the terms found as bitmasks (bit n: term n).
+
+def _bitmask(terms: frozenset[int]) -> int:
+    """A set of term numbers as a bitmask (bit n: term n)."""
+    mask = 0
+    for term in terms:
+        mask |= 1 << term
+    return mask
+
+
+def _fire(rule: _RuleMask, title: int, both: int) -> int:
+    """The terms that make ``rule`` match (any + the fired terms of each all-group), or 0.
+
+    Term sets are bitmasks (bit n: term n); ``title`` and ``both`` are the
+    terms found in the title and in title + summary.
     """
-    scope = title if rule.title_only else both
-    fired = {term for term in rule.any if scope >> term & 1}
-    if not fired:
-        return None
-    for group in rule.all:
-        group_hits = {term for term in group if scope >> term & 1}
+    any_terms, groups, none, title_only = rule
+    scope = title if title_only else both
+    fired = any_terms & scope
+    if not fired or none & scope:
+        return 0
+    for group in groups:
+        group_hits = group & scope
         if not group_hits:
-            return None
+            return 0
         fired |= group_hits
-    if any(scope >> term & 1 for term in rule.none):
-        return None
-    return frozenset(fired)
+    return fired
