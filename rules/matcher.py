@@ -10,16 +10,18 @@ followed only from a word that starts one. This measured an order of
 magnitude faster than one big alternation regex, which Python's ``re`` tries
 branch by branch at every position.
 
-:meth:`CompiledMatcher.terms` is the fast path that classification uses: it
-only answers *which* terms occur, which is all the rule logic needs. Its
-memo is keyed on the chunk as written (capitals included), so the acronym
-test of a word is part of the memo and only the text-wide "not an
-all-capitals headline" test is left per text; a chunk that completes a term
-contributes a precomputed frozenset, and phrases that run past the end of a
-chunk are followed from the positions of the chunks that open them. The
-offsets that explanations quote come from :meth:`find`, run lazily and only
-when an explanation is asked for. Both must agree on the set of terms
-(tests/rules/test_engine_equivalence.py checks it).
+:meth:`CompiledMatcher.mask` is the fast path that classification uses: it
+only answers *which* terms occur (a bitmask, bit n for term n), which is
+all the rule logic needs. Its memo is keyed on the chunk as written
+(capitals included), so the acronym test of a word is part of the memo and
+only the text-wide "not an all-capitals headline" test is left per text; a
+chunk that completes a term contributes a precomputed bitmask, and phrases
+that run past the end of a chunk are followed from the positions of the chunks that open them. The
+offsets that explanations quote come from :meth:`first_hits`, run lazily
+and only when an explanation is asked for. Both must agree on the set of
+terms (tests/rules/test_engine_equivalence.py checks it). A chunk in which
+no stem occurs at a word start is rejected by one trie-shaped regex
+(:func:`_prefix_regex`) before any per-word work.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class TermHit(NamedTuple):
     end: int
 
 
-# What find() returns: a plain (term, start, end) tuple, cheaper to make than a TermHit.
+# What first_hits() maps terms to: a plain (term, start, end) tuple, cheaper than a TermHit.
 _TermHit = tuple[int, int, int]
 
 
@@ -66,7 +68,7 @@ _Word = tuple[int, int, str, tuple[int, ...]]
 class _Chunk:
     key: str  # match key of the chunk
     words: tuple[_Word, ...]
-    # Precomputed so that find() does little per chunk: single-word hits as
+    # Precomputed so that first_hits() does little per chunk: single-word hits as
     # (term, start, end, acronym length or 0), and words that begin a phrase as
     # (word index, start, phrases by second pattern, acronym length or 0).
     singles: tuple[tuple[int, int, int, int], ...] = ()
@@ -87,7 +89,7 @@ def lower_same_length(text: str) -> str:
 
 
 class CompiledMatcher:
-    """Matcher for a fixed list of terms; :meth:`find` returns every occurrence."""
+    """Matcher for a fixed list of terms: which occur (:meth:`mask`), where (:meth:`first_hits`)."""
 
     def __init__(self, terms: Sequence[TermSpec]) -> None:
         self._patterns: list[WordPattern] = []
@@ -173,8 +175,8 @@ class CompiledMatcher:
     def mask(self, chunks: list[str], text: str) -> int:
         """The terms that occur in a cleaned text given as ``text.split()``, as a bitmask.
 
-        Bit ``n`` is set when term ``n`` occurs: the same terms as
-        ``{hit.term for hit in find(" ".join(chunks))}``. ``text`` is any
+        Bit ``n`` is set when term ``n`` occurs: the same terms as the keys
+        of ``first_hits(" ".join(chunks))``. ``text`` is any
         string with the same letters as the cleaned text (it is only used for
         the all-capitals test of acronyms).
         """
@@ -372,6 +374,8 @@ class CompiledMatcher:
 
     def _chunk(self, chunk: str) -> _Chunk | None:
         key = match_key(chunk)
+        if self._could(key) is None:
+            return _GAP_ONLY if key and set(key) <= _DASHES else None
         words = tuple((s, e, w, self.word_patterns(w)) for s, e, w in tokens(key))
         if not words:
             return _GAP_ONLY if key and set(key) <= _DASHES else None
@@ -388,12 +392,16 @@ class CompiledMatcher:
                     starts.append((wi, start, seconds, acronym))
         return _Chunk(key, words, tuple(singles), tuple(starts))
 
-    def find(self, text: str, chunks: list[str] | None = None) -> list[_TermHit]:
-        """Every term occurrence in ``text`` (cleaned, see clean_text) as (term, start, end).
+    def first_hits(self, text: str, chunks: list[str] | None = None) -> dict[int, _TermHit]:
+        """The first occurrence of each term in ``text`` (cleaned, see clean_text).
 
-        ``chunks`` is ``text.split(" ")`` when the caller already has it. The
-        chunk analysis does not depend on case (the key is folded), so chunks
-        are cached as written; capitals are checked against ``text``.
+        Maps term -> (term, start, end), offsets into ``text``; "first" in the
+        order of the words where the hits start, single-word terms of a chunk
+        before the phrases starting in it. ``chunks`` is ``text.split(" ")``
+        when the caller already has it. The chunk analysis does not depend on
+        case (the key is folded), so chunks are cached as written; capitals
+        are checked against ``text``. A chunk that occurs again can only
+        repeat its single-word hits, so only its phrases are followed.
         """
         if chunks is None:
             chunks = text.split(" ")
@@ -402,22 +410,26 @@ class CompiledMatcher:
         for chunk in distinct.difference(self._chunks):
             self._remember(chunk)
         starting = distinct & self._starting
+        first: dict[int, _TermHit] = {}
         if not starting:
-            return []
+            return first
         wanted = [ci for ci, chunk in enumerate(chunks) if chunk in starting]
         # offsets[ci]: where chunk ci starts in the text (chunks are one space apart).
         offsets = list(accumulate(map((1).__add__, map(len, chunks)), initial=0))
         found = list(map(self._chunks.__getitem__, chunks))
         caps = _Caps(text)
-        hits: list[_TermHit] = []
+        done: set[str] = set()
         for ci in wanted:
             info = found[ci]
             assert info is not None
             base = offsets[ci]
-            for term, start, end, acronym in info.singles:
-                if acronym and not caps.at(base + start, acronym):
-                    continue
-                hits.append((term, base + start, base + end))
+            chunk = chunks[ci]
+            if chunk not in done:
+                done.add(chunk)
+                for term, start, end, acronym in info.singles:
+                    if term in first or (acronym and not caps.at(base + start, acronym)):
+                        continue
+                    first[term] = (term, base + start, base + end)
             for wi, start, seconds, acronym in info.starts:
                 if acronym and not caps.at(base + start, acronym):
                     continue
@@ -429,10 +441,12 @@ class CompiledMatcher:
                 assert next_info is not None
                 for pid2 in next_info.words[nwi][3]:
                     for phrase in seconds.get(pid2, ()):
+                        if phrase.term in first:
+                            continue
                         span = self._follow(phrase, found, nci, nwi, gap, offsets, caps)
                         if span is not None:
-                            hits.append((phrase.term, base + start, span))
-        return hits
+                            first[phrase.term] = (phrase.term, base + start, span)
+        return first
 
     def _remember(self, chunk: str) -> None:
         if len(self._chunks) >= _CACHE_LIMIT:

@@ -64,8 +64,7 @@ class RuleSet:
             sorted(targets, key=lambda t: (kind_rank[t.kind], order.get(t.id, len(order))))
         )
         self._decide = _compile_decision(self._targets)
-        self._ids = tuple(target.id for target in self._targets)
-        self._rule_masks = tuple(_rule_masks(target) for target in self._targets)
+        self._hits: dict[tuple[int, str, str], Hit] = {}  # Hit values, shared
         self._by_id = {c.id: c for c in self.categories}
         names: dict[str, tuple[str, str]] = {c.id: (c.name_tr, c.name_en) for c in categories}
         for tag in (*self.topics, *self.entities):
@@ -104,13 +103,19 @@ class RuleSet:
             return Classification((), (), (), _NO_MATCHES, self._names)
         categories, topics, entities, fired = self._decide(title_terms, all_terms)
         evidence = _Evidence(
-            self._matcher, self._terms, title_chunks, summary_chunks, title_terms, all_terms
+            self._matcher,
+            self._terms,
+            title_chunks,
+            summary_chunks,
+            title_terms,
+            all_terms,
+            self._hits,
         )
         return Classification(
             categories=tuple(categories),
             topics=tuple(topics),
             entities=tuple(entities),
-            matches=_LazyMatches(self._ids, self._rule_masks, fired, evidence),
+            matches=_LazyMatches(self._targets, fired, evidence),
             names=self._names,
         )
 
@@ -170,7 +175,16 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
 class _Evidence:
     """What an explanation needs; the term offsets are found only when asked for."""
 
-    __slots__ = ("_found", "all_terms", "chunks", "matcher", "terms", "title_terms")
+    __slots__ = (
+        "_found",
+        "_sets",
+        "all_terms",
+        "chunks",
+        "hits",
+        "matcher",
+        "terms",
+        "title_terms",
+    )
 
     def __init__(
         self,
@@ -180,13 +194,23 @@ class _Evidence:
         summary_chunks: list[str],
         title_terms: int,
         all_terms: int,
+        hits: dict[tuple[int, str, str], Hit],
     ) -> None:
         self.matcher = matcher
         self.terms = terms
         self.chunks = (title_chunks, summary_chunks)
         self.title_terms = title_terms
         self.all_terms = all_terms
+        self.hits = hits
+        self._sets: tuple[frozenset[int], frozenset[int]] | None = None
         self._found: tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]] | None = None
+
+    def sets(self) -> tuple[frozenset[int], frozenset[int]]:
+        """The terms found in the title and in title + summary, as sets."""
+        if self._sets is None:
+            title = frozenset(_numbers(self.title_terms))
+            self._sets = (title, title.union(_numbers(self.all_terms ^ self.title_terms)))
+        return self._sets
 
     def found(self) -> tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]]:
         """(title, summary, first hit of each term in the title, … in the summary)."""
@@ -194,55 +218,45 @@ class _Evidence:
             title_chunks, summary_chunks = self.chunks
             title = " ".join(title_chunks)
             summary = " ".join(summary_chunks)
-            find = self.matcher.find
+            first_hits = self.matcher.first_hits
             self._found = (
                 title,
                 summary,
-                _first_hits(find(title, title_chunks)) if title else {},
-                _first_hits(find(summary, summary_chunks)) if summary else {},
+                first_hits(title, title_chunks) if title else {},
+                first_hits(summary, summary_chunks) if summary else {},
             )
         return self._found
-
-
-# A rule with its term sets as bitmasks: any, all-groups, none, title only.
-_RuleMask = tuple[int, tuple[int, ...], int, bool]
-
-
-def _rule_masks(target: Target) -> tuple[_RuleMask, ...]:
-    return tuple(
-        (
-            _bitmask(rule.any),
-            tuple(_bitmask(group) for group in rule.all),
-            _bitmask(rule.none),
-            rule.title_only,
-        )
-        for rule in target.rules
-    )
 
 
 class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     """Hits per target id, built on first access: most items are never explained."""
 
     def __init__(
-        self,
-        ids: tuple[str, ...],
-        masks: tuple[tuple[_RuleMask, ...], ...],
-        fired: list[int],
-        evidence: _Evidence,
+        self, targets: tuple[Target, ...], fired: list[int], evidence: _Evidence
     ) -> None:
-        self._fired = {ids[number]: masks[number] for number in fired}
+        self._targets = targets
+        self._numbers = fired
         self._evidence = evidence
+        self._fired_map: dict[str, Target] | None = None
         self._built: dict[str, tuple[Hit, ...]] = {}
+
+    @property
+    def _fired(self) -> dict[str, Target]:
+        if self._fired_map is None:
+            targets = self._targets
+            self._fired_map = {targets[n].id: targets[n] for n in self._numbers}
+        return self._fired_map
 
     def __getitem__(self, key: str) -> tuple[Hit, ...]:
         hits = self._built.get(key)
         if hits is None:
-            ev = self._evidence
+            target = self._fired[key]
+            title, both = self._evidence.sets()
             rules = []
-            for rule in self._fired[key]:
-                terms = _fire(rule, ev.title_terms, ev.all_terms)
+            for rule in target.rules:
+                terms = _fire(rule, title, both)
                 if terms:
-                    rules.append((terms, rule[3]))
+                    rules.append((sorted(terms), rule.title_only))
             hits = self._built[key] = self._build(rules)
         return hits
 
@@ -250,40 +264,55 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
         return iter(self._fired)
 
     def __len__(self) -> int:
-        return len(self._fired)
+        return len(self._numbers)
 
     def __repr__(self) -> str:
         return repr(dict(self))
 
-    def _build(self, rules: list[tuple[int, bool]]) -> tuple[Hit, ...]:
+    def _build(self, rules: list[tuple[list[int], bool]]) -> tuple[Hit, ...]:
         ev = self._evidence
         title, summary, first_title, first_summary = ev.found()
-        spans: dict[tuple[int, _Where], _TermHit] = {}
+        # (0 title / 1 summary, start, -end, order of first mention, term); sorting
+        # these tuples orders hits by place, start and longest first, ties as listed.
+        spans: list[tuple[int, int, int, int, int]] = []
+        seen: set[tuple[int, int]] = set()
         for terms, title_only in rules:
-            for term in _numbers(terms):
-                if term in first_title:
-                    spans.setdefault((term, "title"), first_title[term])
-                elif not title_only and term in first_summary:
-                    spans.setdefault((term, "summary"), first_summary[term])
-        ordered = sorted(spans.items(), key=lambda kv: (kv[0][1] != "title", kv[1][1], -kv[1][2]))
+            for term in terms:
+                hit = first_title.get(term)
+                place = 0
+                if hit is None:
+                    if title_only:
+                        continue
+                    hit = first_summary.get(term)
+                    if hit is None:
+                        continue
+                    place = 1
+                if (term, place) not in seen:
+                    seen.add((term, place))
+                    spans.append((place, hit[1], -hit[2], len(spans), term))
+        spans.sort()
         kept: list[Hit] = []
-        reach = {"title": -1, "summary": -1}
-        for (term, place), (_, start, end) in ordered:
+        reach = [-1, -1]
+        memo = ev.hits
+        for place, start, neg_end, _, term in spans:
+            end = -neg_end
             # Skip words already quoted inside a longer hit ("üretim" within "batarya üretimi").
             if end <= reach[place]:
                 continue
             reach[place] = max(reach[place], end)
-            text = (title if place == "title" else summary)[start:end]
-            kept.append(Hit(ev.terms[term].source, place, text))
+            text = (summary if place else title)[start:end]
+            where = _PLACES[place]
+            hit_value = memo.get((term, where, text))
+            if hit_value is None:
+                if len(memo) >= _HIT_MEMO_LIMIT:
+                    memo.clear()
+                hit_value = memo[(term, where, text)] = Hit(ev.terms[term].source, where, text)
+            kept.append(hit_value)
         return tuple(kept)
 
 
-def _first_hits(hits: list[_TermHit]) -> dict[int, _TermHit]:
-    """The first occurrence of each term."""
-    first: dict[int, _TermHit] = {}
-    for hit in hits:
-        first.setdefault(hit[0], hit)
-    return first
+_PLACES: tuple[_Where, _Where] = ("title", "summary")
+_HIT_MEMO_LIMIT = 50_000
 
 
 def _numbers(mask: int) -> list[int]:
@@ -305,20 +334,17 @@ def _bitmask(terms: frozenset[int]) -> int:
     return mask
 
 
-def _fire(rule: _RuleMask, title: int, both: int) -> int:
-    """The terms that make ``rule`` match (any + the fired terms of each all-group), or 0.
-
-    Term sets are bitmasks (bit n: term n); ``title`` and ``both`` are the
-    terms found in the title and in title + summary.
-    """
-    any_terms, groups, none, title_only = rule
-    scope = title if title_only else both
-    fired = any_terms & scope
-    if not fired or none & scope:
-        return 0
-    for group in groups:
+def _fire(rule: Rule, title: frozenset[int], both: frozenset[int]) -> frozenset[int] | None:
+    """The terms that make ``rule`` match (any + the fired terms of each all-group), or None."""
+    scope = title if rule.title_only else both
+    fired = rule.any & scope
+    if not fired:
+        return None
+    for group in rule.all:
         group_hits = group & scope
         if not group_hits:
-            return 0
+            return None
         fired |= group_hits
+    if rule.none & scope:
+        return None
     return fired
