@@ -38,6 +38,7 @@ from rules.text import match_key, tokens
 __all__ = ["CompiledMatcher", "TermHit", "lower_same_length", "mostly_lower"]
 
 _CACHE_LIMIT = 200_000
+_PAIR_LIMIT = 1_000  # remembered next chunks per phrase-opening chunk
 _DASHES = frozenset(" -")
 
 
@@ -206,21 +207,30 @@ class CompiledMatcher:
             if info.opens:
                 opening.append(info)
         if opening:
-            carried: set[int] = set()
-            carried_acro: set[int] = set()
             last = len(chunks) - 1
             for info in opening:
                 chunk = info.chunk
                 at = -1
                 for _ in range(chunks.count(chunk)):
                     at = chunks.index(chunk, at + 1)
+                    if at == last:
+                        continue
+                    after = chunks[at + 1]
                     # Most phrase openers are followed by a word no phrase continues with.
-                    if at < last and infos[chunks[at + 1]] is not None:
-                        self._carry(chunks, at + 1, info.trail, info.opens, carried, carried_acro)
-            for term in carried:
-                found |= 1 << term
-            for term in carried_acro:
-                acro |= 1 << term
+                    if infos[after] is None:
+                        continue
+                    pair = info.pairs.get(after)
+                    if pair is None:
+                        got: set[int] = set()
+                        got_acro: set[int] = set()
+                        alone = self._carry(chunks, at + 1, info.trail, info.opens, got, got_acro)
+                        pair = (_bits(got), _bits(got_acro))
+                        if alone:  # decided by these two chunks: remember the pair
+                            if len(info.pairs) >= _PAIR_LIMIT:
+                                info.pairs.clear()
+                            info.pairs[after] = pair
+                    found |= pair[0]
+                    acro |= pair[1]
         if acro & ~found and mostly_lower(text):
             found |= acro
         return found
@@ -233,22 +243,25 @@ class CompiledMatcher:
         opens: dict[int, list[tuple[int, int, bool]]],
         found: set[int],
         acro: set[int],
-    ) -> None:
+    ) -> bool:
         """Continue phrases that reached the end of chunk ``at - 1`` into the next chunks.
 
         ``opens`` maps the pattern the next word must satisfy to (phrase, step,
         needs the text-wide acronym test); terms that complete go into
-        ``found`` or ``acro``.
+        ``found`` or ``acro``. True when only chunk ``at`` was looked at (so
+        the answer holds wherever these two chunks follow each other).
         """
         infos = self._infos
         count = len(chunks)
+        alone = True
         info = infos[chunks[at]] if at < count else None
         while info is _GAP_INFO:
+            alone = False
             gap += " -"
             at += 1
             info = infos[chunks[at]] if at < count else None
         if info is None:
-            return
+            return alone
         gap += " " + info.lead
         flexible = set(gap) <= _DASHES
         for pid in info.words[0][2]:
@@ -275,6 +288,8 @@ class CompiledMatcher:
                 else:
                     more = {spec.patterns[next_step]: [(phrase, next_step, need or needs)]}
                     self._carry(chunks, at + 1, trail, more, found, acro)
+                    alone = False
+        return alone
 
     def _walk(
         self,
@@ -498,7 +513,18 @@ class CompiledMatcher:
 class _Info:
     """What one chunk, as written, contributes to terms()."""
 
-    __slots__ = ("acro", "chunk", "cont", "key", "lead", "opens", "plain", "trail", "words")
+    __slots__ = (
+        "acro",
+        "chunk",
+        "cont",
+        "key",
+        "lead",
+        "opens",
+        "pairs",
+        "plain",
+        "trail",
+        "words",
+    )
 
     def __init__(
         self,
@@ -520,6 +546,9 @@ class _Info:
         self.opens = opens
         # (phrase, step) -> _walk result when a phrase continues into this chunk.
         self.cont: dict[tuple[int, int], tuple[int, str, bool] | None] = {}
+        # Next chunk -> (terms, terms needing the acronym test) that the phrases
+        # opened here complete in it, when that chunk alone decides them.
+        self.pairs: dict[str, tuple[int, int]] = {}
 
 
 _GAP_INFO = _Info("", "", (), 0, 0, {})
