@@ -560,6 +560,8 @@ def _bits(terms: set[int]) -> int:
     for term in terms:
         mask |= 1 << term
     return mask
+
+
 _UNKNOWN: tuple[int, str, bool] = (-1, "", False)
 
 

@@ -170,8 +170,6 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
     return decide
 
 
-
-
 class _Evidence:
     """What an explanation needs; the term offsets are found only when asked for."""
 
@@ -231,9 +229,7 @@ class _Evidence:
 class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     """Hits per target id, built on first access: most items are never explained."""
 
-    def __init__(
-        self, targets: tuple[Target, ...], fired: list[int], evidence: _Evidence
-    ) -> None:
+    def __init__(self, targets: tuple[Target, ...], fired: list[int], evidence: _Evidence) -> None:
         self._targets = targets
         self._numbers = fired
         self._evidence = evidence
