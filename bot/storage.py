@@ -866,15 +866,16 @@ class Storage:
             )
         return str(stored)
 
-    async def _copy_keywords(self, conn: AsyncConnection, old_id: int, new_id: int) -> None:
-        rows = await conn.execute(
-            select(t.chat_keywords.c.term).where(t.chat_keywords.c.chat_id == old_id)
-        )
-        terms = [r[0] for r in rows]
-        if terms:
+    async def _copy_chat_rows(
+        self, conn: AsyncConnection, table: Any, column: str, old_id: int, new_id: int
+    ) -> None:
+        """Copy a chat's rows of a (chat_id, `column`) table to another chat id."""
+        rows = await conn.execute(select(table.c[column]).where(table.c.chat_id == old_id))
+        values = [r[0] for r in rows]
+        if values:
             await conn.execute(
-                self._insert_ignore(t.chat_keywords),
-                [{"chat_id": new_id, "term": term} for term in terms],
+                self._insert_ignore(table),
+                [{"chat_id": new_id, column: value} for value in values],
             )
 
     async def chat_stats(self, since: datetime) -> ChatStats:
@@ -1041,16 +1042,8 @@ class Storage:
                 values = dict(old._mapping)
                 values.update(id=new_id, type="supergroup", updated_at=now)
                 await conn.execute(insert(t.chats).values(**values))
-            subs = await conn.execute(
-                select(t.subscriptions.c.category).where(t.subscriptions.c.chat_id == old_id)
-            )
-            categories = [r[0] for r in subs]
-            if categories:
-                await conn.execute(
-                    self._insert_ignore(t.subscriptions),
-                    [{"chat_id": new_id, "category": c} for c in categories],
-                )
-            await self._copy_keywords(conn, old_id, new_id)
+            await self._copy_chat_rows(conn, t.subscriptions, "category", old_id, new_id)
+            await self._copy_chat_rows(conn, t.chat_keywords, "term", old_id, new_id)
             # Rows the new id already has (same story) win; the old ones are dropped.
             taken = select(t.outbox.c.item_id).where(
                 t.outbox.c.chat_id == new_id, t.outbox.c.item_id.is_not(None)

@@ -185,6 +185,21 @@ def _all_names(rules: RuleSet, lang: str) -> str:
     return ", ".join(f"<code>{c.id}</code> ({html.escape(c.name(lang))})" for c in rules.categories)
 
 
+async def _reply_unknown(
+    update: Update, chat: ChatRow, rules: RuleSet, words: Sequence[str]
+) -> None:
+    """Say which words named no category, and list the valid ones."""
+    await _reply(
+        update,
+        t(
+            chat.language,
+            "unknown_categories",
+            unknown=html.escape(" ".join(words)),
+            categories=_all_names(rules, chat.language),
+        ),
+    )
+
+
 def _args(context: Context) -> list[str]:
     return list(context.args or [])
 
@@ -278,15 +293,7 @@ async def _change(update: Update, context: Context, chat: ChatRow, *, on: bool) 
         return
     found = resolve(args, rules.categories)
     if found.unknown:
-        await _reply(
-            update,
-            t(
-                chat.language,
-                "unknown_categories",
-                unknown=html.escape(" ".join(found.unknown)),
-                categories=_all_names(rules, chat.language),
-            ),
-        )
+        await _reply_unknown(update, chat, rules, found.unknown)
         if not found.ids:
             return
     if on:
@@ -414,15 +421,7 @@ async def latest(update: Update, context: Context) -> None:
     if context.args:
         found = resolve(context.args, rules.categories)
         if found.unknown or len(found.ids) != 1:
-            await _reply(
-                update,
-                t(
-                    chat.language,
-                    "unknown_categories",
-                    unknown=html.escape(" ".join(context.args)),
-                    categories=_all_names(rules, chat.language),
-                ),
-            )
+            await _reply_unknown(update, chat, rules, context.args)
             return
         category = found.ids[0]
     page = await _latest_page(context, chat, category, 0)
