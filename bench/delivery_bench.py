@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.storage import CatalogFeed, FetchRecord, NewItem, Storage
+from bot.storage import CatalogFeed, FetchRecord, Storage
 from tests.fakes.telegram_server import RemoteFakeTelegram, spawn_fake_telegram
-from tests.support import database
+from tests.support import database, story
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,15 +77,11 @@ async def prepare(db_url: str, *, chats: int, stories: int) -> None:
             await storage.ensure_chat(chat_id, type="private", title=None, language="tr", now=now)
             await storage.set_subscriptions(chat_id, ["regulation"])
         new = [
-            NewItem(
-                identities=(f"bench-{n}",),
+            story(
+                f"bench-{n}",
                 title=f"EPDK şarj hizmeti yönetmeliğinde değişiklik {n}",
                 summary="Elektrikli araç şarj istasyonu işletmecileri için yeni kurallar.",
-                link=f"https://news.example/epdk-{n}",
-                canonical_link=f"https://news.example/epdk-{n}",
-                title_key=f"epdk sarj {n}",
                 published_at=now,
-                categories=("regulation",),
                 matches={"regulation": ["EPDK"]},
             )
             for n in range(stories)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.storage import Storage
 from tests.support import DatabaseTarget, FakeClock, database
 
 # The same opt-in as bot.telegram_app, for tests that use python-telegram-bot alone.
@@ -24,3 +25,13 @@ async def db(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[
     """A fresh database, once on SQLite and once on PostgreSQL."""
     async with database(request.param, str(tmp_path)) as target:
         yield target
+
+
+@pytest.fixture
+async def storage(db: DatabaseTarget) -> AsyncIterator[Storage]:
+    """Storage on a fresh database, once on SQLite and once on PostgreSQL."""
+    store = await Storage.open(db.url, schema=db.schema)
+    try:
+        yield store
+    finally:
+        await store.close()

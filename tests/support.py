@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot.storage import NewItem
+
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -112,3 +114,25 @@ async def database(
             await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         finally:
             await conn.close()
+
+
+def story(
+    identity: str,
+    categories: tuple[str, ...] = ("regulation",),
+    *,
+    title: str | None = None,
+    **fields: object,
+) -> NewItem:
+    """A classified story ready for `Storage.store_batch` (builder for tests)."""
+    values: dict[str, object] = {
+        "identities": (identity,),
+        "title": title or f"Story {identity}",
+        "summary": "",
+        "link": f"https://example.org/{identity}",
+        "canonical_link": f"https://example.org/{identity}",
+        "title_key": f"story {identity}",
+        "published_at": None,
+        "categories": categories,
+    }
+    values.update(fields)
+    return NewItem(**values)  # type: ignore[arg-type]

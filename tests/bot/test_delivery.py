@@ -17,11 +17,11 @@ from telegram import Bot
 
 from bot.alerts import AlertRenderer
 from bot.delivery import MAX_ATTEMPTS, DeliveryWorker
-from bot.storage import CatalogFeed, FetchRecord, NewItem, Storage
+from bot.storage import CatalogFeed, FetchRecord, Storage
 from bot.telegram_app.sender import TelegramSender
 from rules import load_rules
 from tests.fakes.telegram_server import FakeTelegram
-from tests.support import FakeClock, database
+from tests.support import FakeClock, database, story
 
 RULES = load_rules()
 
@@ -63,15 +63,11 @@ class Rig:
             self.stories += 1
             n = self.stories
             new.append(
-                NewItem(
-                    identities=(f"id{n}",),
+                story(
+                    f"id{n}",
                     title=f"Regulation story {n} <&>",
                     summary="EPDK yönetmeliği",
                     link=f"https://news.example/{n}",
-                    canonical_link=f"https://news.example/{n}",
-                    title_key=f"regulation story {n}",
-                    published_at=None,
-                    categories=("regulation",),
                     matches={"regulation": ["EPDK"]},
                 )
             )

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-
 from bot.storage import CatalogFeed, FetchRecord, NewItem, SeenAgain, Storage
-from tests.support import DatabaseTarget, FakeClock
+from tests.support import DatabaseTarget, FakeClock, story
 
 CATS = ("battery-manufacturing", "regulation", "ev-market")
-
-
-@pytest.fixture
-async def storage(db: DatabaseTarget) -> AsyncIterator[Storage]:
-    store = await Storage.open(db.url, schema=db.schema)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 def feed(feed_id: str = "f1", url: str = "http://127.0.0.1/f1.xml") -> CatalogFeed:
@@ -39,18 +27,7 @@ def ok(clock: FakeClock, validators: str | None = '{"etag": "x"}') -> FetchRecor
 def item(
     identity: str, categories: tuple[str, ...], *, alert: bool = True, **kw: object
 ) -> NewItem:
-    return NewItem(
-        identities=(identity,),
-        title=f"Story {identity}",
-        summary="",
-        link=f"https://example.org/{identity}",
-        canonical_link=f"https://example.org/{identity}",
-        title_key=f"story {identity}",
-        published_at=None,
-        categories=categories,
-        alert=alert,
-        **kw,  # type: ignore[arg-type]
-    )
+    return story(identity, categories, alert=alert, **kw)
 
 
 async def chat(storage: Storage, clock: FakeClock, chat_id: int, cats: tuple[str, ...]) -> None:

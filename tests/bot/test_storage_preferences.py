@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.delivery_times import release_time
 from bot.storage import Storage
 from tests.bot.test_storage import chat, feed, item, ok
-from tests.support import DatabaseTarget, FakeClock
-
-
-@pytest.fixture
-async def storage(db: DatabaseTarget) -> AsyncIterator[Storage]:
-    store = await Storage.open(db.url, schema=db.schema)
-    try:
-        yield store
-    finally:
-        await store.close()
+from tests.support import FakeClock
 
 
 async def test_keywords_reach_outside_categories_and_exclusions_suppress(

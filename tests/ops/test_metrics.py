@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,12 +9,12 @@ import pytest
 
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
-from bot.storage import CatalogFeed, FetchRecord, NewItem, Storage
+from bot.storage import CatalogFeed, FetchRecord, Storage
 from feeds.fetch import build_client
 from rules import load_rules
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.feed_xml import FeedItem
-from tests.support import DatabaseTarget, FakeClock
+from tests.support import FakeClock, story
 
 METRIC_NAMES = [
     "evbot_feed_polls_total",
@@ -101,15 +100,6 @@ async def test_outbox_gauges_are_read_at_scrape_time() -> None:
     assert value(m, "evbot_outbox_oldest_pending_age_seconds") == 0
 
 
-@pytest.fixture
-async def storage(db: DatabaseTarget) -> AsyncIterator[Storage]:
-    store = await Storage.open(db.url, schema=db.schema)
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 async def test_storage_reports_pending_outbox_depth_and_oldest_row(
     storage: Storage, clock: FakeClock
 ) -> None:
@@ -122,19 +112,8 @@ async def test_storage_reports_pending_outbox_depth_and_oldest_row(
         record = FetchRecord(
             status="ok", success=True, duration=0.1, next_poll_at=clock.now(), validators=None
         )
-        story = NewItem(
-            identities=(f"id-{n}",),
-            title=f"Story {n}",
-            summary="",
-            link=f"https://example.org/{n}",
-            canonical_link=f"https://example.org/{n}",
-            title_key=f"story {n}",
-            published_at=None,
-            categories=("regulation",),
-        )
-        await storage.store_batch(
-            "f", new=[story], again=[], seen=[], record=record, now=clock.now()
-        )
+        new = story(f"id-{n}")
+        await storage.store_batch("f", new=[new], again=[], seen=[], record=record, now=clock.now())
         clock.advance(60)
     pending, oldest = await storage.outbox_pending_stats()
     assert pending == 3
