@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,40 +147,23 @@ class Service:
         # APScheduler runs on real time whatever the service's clock says (tests use
         # a fake one): a fake "now" in the past would make it replay every missed tick.
         real_now = datetime.now(UTC)
-        self.scheduler.add_job(
-            self.ingestor.poll_due,
-            "interval",
-            seconds=self.options.tick_seconds,
-            id="poll",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=real_now,
-        )
-        self.scheduler.add_job(
-            self.reload_files,
-            "interval",
-            seconds=self.options.reload_seconds,
-            id="reload",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self.prune,
-            "interval",
-            hours=6,
-            id="retention",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=real_now,
-        )
-        self.scheduler.add_job(
-            self.check_leadership,
-            "interval",
-            seconds=self.options.leader_seconds,
-            id="leader",
-            max_instances=1,
-            coalesce=True,
-        )
+        jobs: list[tuple[str, Callable[[], Awaitable[object]], float, bool]] = [
+            ("poll", self.ingestor.poll_due, self.options.tick_seconds, True),
+            ("reload", self.reload_files, self.options.reload_seconds, False),
+            ("retention", self.prune, 6 * 3600.0, True),
+            ("leader", self.check_leadership, self.options.leader_seconds, False),
+        ]
+        for job_id, func, seconds, at_once in jobs:
+            # One run at a time; a run that outlasts its interval skips, never piles up.
+            self.scheduler.add_job(
+                func,
+                "interval",
+                seconds=seconds,
+                id=job_id,
+                max_instances=1,
+                coalesce=True,
+                **({"next_run_time": real_now} if at_once else {}),
+            )
         self.scheduler.start()
         await self.check_leadership()
         log.info(
