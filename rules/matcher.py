@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
 
-from rules.terms import Mode, TermSpec, WordPattern, suffix_ok
+from rules.terms import SUFFIX_STARTS, Mode, TermSpec, WordPattern, suffix_ok
 from rules.text import match_key, tokens
 
 __all__ = ["CompiledMatcher", "TermHit", "lower_same_length", "mostly_lower"]
@@ -128,7 +128,7 @@ class CompiledMatcher:
         # start of the word: a chunk in which none occurs at a word start has
         # nothing to offer, and the regex (a trie, so ``re`` does not try each
         # stem in turn) says so in C.
-        self._could = _prefix_regex([*self._stems, *self._exact])
+        self._could = _prefix_regex((p.stem, p.mode) for p in self._patterns)
         self._chunks: dict[str, _Chunk | None] = {}
         self._starting: set[str] = set()  # chunks in which some term can start
         # Fast path (terms()): phrases numbered, indexed by first pattern and by
@@ -263,7 +263,10 @@ class CompiledMatcher:
         if info is None:
             return alone
         gap += " " + info.lead
-        flexible = set(gap) <= _DASHES
+        flexible = not gap.strip(" -")
+        # Phrases that go on past this chunk, followed together in one call.
+        more: dict[int, list[tuple[int, int, bool]]] = {}
+        trail = ""
         for pid in info.words[0][2]:
             group = opens.get(pid)
             if group is None:
@@ -286,9 +289,13 @@ class CompiledMatcher:
                 if next_step == 0:
                     (acro if need or needs else found).add(spec.term)
                 else:
-                    more = {spec.patterns[next_step]: [(phrase, next_step, need or needs)]}
-                    self._carry(chunks, at + 1, trail, more, found, acro)
-                    alone = False
+                    more.setdefault(spec.patterns[next_step], []).append(
+                        (phrase, next_step, need or needs)
+                    )
+        if more:
+            # Every phrase left open ends at this chunk's end, so all share its trail.
+            self._carry(chunks, at + 1, trail, more, found, acro)
+            alone = False
         return alone
 
     def _walk(
@@ -345,7 +352,7 @@ class CompiledMatcher:
         """Memoise what chunk (as written) contributes to terms()."""
         key = match_key(chunk)
         if self._could(key) is None:
-            self._infos[chunk] = _GAP_INFO if key and set(key) <= _DASHES else None
+            self._infos[chunk] = _GAP_INFO if key and not key.strip(" -") else None
             return
         words: tuple[tuple[int, int, frozenset[int]], ...]
         if key.isalnum():
@@ -357,7 +364,7 @@ class CompiledMatcher:
         else:
             words = tuple((s, e, self._word_pids(w)) for s, e, w in tokens(key))
             if not words:
-                self._infos[chunk] = _GAP_INFO if key and set(key) <= _DASHES else None
+                self._infos[chunk] = _GAP_INFO if key and not key.strip(" -") else None
                 return
             if not any(pids for *_, pids in words):
                 self._infos[chunk] = None
@@ -390,10 +397,10 @@ class CompiledMatcher:
     def _chunk(self, chunk: str) -> _Chunk | None:
         key = match_key(chunk)
         if self._could(key) is None:
-            return _GAP_ONLY if key and set(key) <= _DASHES else None
+            return _GAP_ONLY if key and not key.strip(" -") else None
         words = tuple((s, e, w, self.word_patterns(w)) for s, e, w in tokens(key))
         if not words:
-            return _GAP_ONLY if key and set(key) <= _DASHES else None
+            return _GAP_ONLY if key and not key.strip(" -") else None
         if not any(pids for *_, pids in words):
             return None
         singles: list[tuple[int, int, int, int]] = []
@@ -566,25 +573,45 @@ _UNKNOWN: tuple[int, str, bool] = (-1, "", False)
 
 
 _Trie = dict[str, "_Trie"]
+# What may follow a word pattern's stem inside the word, as a regex (see word_patterns):
+# anything after a prefix; a suffix (or nothing) after an inflected stem; nothing
+# but an apostrophe tail after an exact word, and a plural "s" after an acronym.
+_AFTER = {
+    Mode.PREFIX: "",
+    Mode.INFLECT: f"(?=[{re.escape(SUFFIX_STARTS)}]|(?!\\w))",
+    Mode.EXACT: "(?!\\w)",
+    Mode.ACRONYM: "s?(?!\\w)",
+}
 
 
-def _prefix_regex(stems: Iterable[str]) -> Callable[[str], re.Match[str] | None]:
-    """``search`` of a regex that finds any of ``stems`` at the start of a word."""
+def _prefix_regex(patterns: Iterable[tuple[str, Mode]]) -> Callable[[str], re.Match[str] | None]:
+    """``search`` of a regex that finds, at the start of a word, a word some pattern could take.
+
+    A trie of the stems, so ``re`` does not try each in turn. It never
+    misses a word that has patterns (tests/rules/test_engine_caches.py), and
+    it turns away words a stem only starts: ``2030`` for the term ``Model
+    3``, ``pilot`` for ``pil``; numbers and serials then cost no Python work.
+    """
     trie: _Trie = {}
-    for stem in set(stems):
+    for stem, mode in patterns:
         node = trie
         for char in stem:
             node = node.setdefault(char, {})
-        node[""] = {}
+        # Mode values are longer than one character, so they never clash with a letter.
+        node.setdefault(mode.value, {})
     if not trie:
         return re.compile(r"(?!)").search
 
     def body(node: _Trie) -> str:
-        # A stem that ends here makes the rest optional; a prefilter needs only
-        # the shortest stem on each path, so stop at the first end.
-        if "" in node:
-            return ""
-        branches = [re.escape(char) + body(child) for char, child in sorted(node.items())]
+        if Mode.PREFIX.value in node:
+            return ""  # the rest of the word is free: longer stems add nothing
+        ends = [mode for mode in Mode if mode.value in node]
+        if Mode.INFLECT in ends:
+            ends = [Mode.INFLECT]  # its test admits everything the exact ones do
+        branches = [
+            re.escape(char) + body(child) for char, child in sorted(node.items()) if len(char) == 1
+        ]
+        branches += [_AFTER[mode] for mode in ends]
         return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
     return re.compile(r"(?<!\w)" + body(trie)).search

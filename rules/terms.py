@@ -28,7 +28,7 @@ from itertools import pairwise
 
 from rules.text import clean_text, match_key, tokens
 
-__all__ = ["Mode", "TermSpec", "WordPattern", "parse_term"]
+__all__ = ["SUFFIX_STARTS", "Mode", "TermSpec", "WordPattern", "parse_term", "suffix_ok"]
 
 
 class Mode(Enum):
@@ -73,6 +73,8 @@ _MORPHEMES = [
     *("cilik", "ci", "cu", "dir", "dur", "tir", "tur", "yken", "i", "u", "a", "e", "n", "m"),
 ]
 _SUFFIX = re.compile("(?:" + "|".join(sorted(_MORPHEMES, key=len, reverse=True)) + ")*(?:e?s)?")
+# Letters a non-empty suffix (see suffix_ok) can start with, apostrophe included.
+SUFFIX_STARTS = "".join(sorted({m[0] for m in _MORPHEMES} | {"e", "s", "'"}))
 _VOWELS = "aeiou"
 _CONSONANTS = "bcdfghjklmnpqrstvwxyz"
 _FLEX_GAP = re.compile(r"[\s\-]+")
