@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from types import MappingProxyType
 from typing import Literal
 
@@ -139,7 +141,10 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
     (bit n: term n) and returns the ids of the categories, topics and
     entities that fire and the numbers of the fired targets. Each rule
     becomes one boolean expression of integer ``&`` tests against constant
-    masks, so nothing is looped over or looked up per item.
+    masks, so nothing is looped over or looked up per item. Most items hold
+    a few terms, so targets are nested in groups, each behind one test of
+    the union of its rules' ``any`` terms: a group none of whose terms
+    occur costs one test, however many rules it holds.
     """
     constants: dict[str, object] = {}
 
@@ -149,25 +154,51 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
         return name
 
     lists = {"category": "c", "topic": "p", "entity": "e"}
+    numbered = [(n, t) for n, t in enumerate(targets) if t.rules]
     lines = ["def decide(t, a):", "    c = []; p = []; e = []; f = []"]
-    for number, target in enumerate(targets):
-        tests = []
-        for rule in target.rules:
-            scope = "t" if rule.title_only else "a"
-            parts = [f"{scope} & {_mask(rule.any)}"]
-            parts += [f"{scope} & {_mask(group)}" for group in rule.all]
-            if rule.none:
-                parts.append(f"not {scope} & {_mask(rule.none)}")
-            tests.append("(" + " and ".join(parts) + ")")
-        if not tests:
-            continue
-        lines.append(f"    if {' or '.join(tests)}:")
-        lines.append(f"        {lists[target.kind]}.append({const(target.id)}); f.append({number})")
+
+    def emit(group: list[tuple[int, Target]], depth: int) -> None:
+        pad = "    " * depth
+        if len(group) > _GROUP_SIZE:
+            size = max(_GROUP_SIZE, math.isqrt(len(group) - 1) + 1)
+            for at in range(0, len(group), size):
+                part = group[at : at + size]
+                lines.append(f"{pad}if a & {_mask(_any_terms(t for _, t in part))}:")
+                emit(part, depth + 1)
+            return
+        for number, target in group:
+            tests = []
+            for rule in target.rules:
+                scope = "t" if rule.title_only else "a"
+                parts = [f"{scope} & {_mask(rule.any)}"]
+                parts += [f"{scope} & {_mask(needed)}" for needed in rule.all]
+                if rule.none:
+                    parts.append(f"not {scope} & {_mask(rule.none)}")
+                tests.append("(" + " and ".join(parts) + ")")
+            inner = pad
+            if len(tests) > 1:  # one rule starts with its own any-test already
+                lines.append(f"{pad}if a & {_mask(_any_terms([target]))}:")
+                inner += "    "
+            lines.append(f"{inner}if {' or '.join(tests)}:")
+            lines.append(
+                f"{inner}    {lists[target.kind]}.append({const(target.id)}); f.append({number})"
+            )
+
+    for _, run in groupby(numbered, key=lambda item: item[1].kind):
+        emit(list(run), 1)
     lines.append("    return c, p, e, f")
     namespace: dict[str, object] = dict(constants)
     exec(compile("\n".join(lines), "<rules decision>", "exec"), namespace)
     decide: _Decision = namespace["decide"]  # type: ignore[assignment]
     return decide
+
+
+_GROUP_SIZE = 4  # targets decided one by one below this; above it, nested in guarded groups
+
+
+def _any_terms(targets: Iterable[Target]) -> frozenset[int]:
+    """Every term of the ``any`` lists of these targets' rules: no rule fires without one."""
+    return frozenset().union(*(rule.any for target in targets for rule in target.rules))
 
 
 class _Evidence:
