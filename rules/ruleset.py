@@ -104,21 +104,12 @@ class RuleSet:
         if not all_terms:
             return Classification((), (), (), _NO_MATCHES, self._names)
         categories, topics, entities, fired = self._decide(title_terms, all_terms)
-        evidence = _Evidence(
-            self._matcher,
-            self._terms,
-            title_chunks,
-            summary_chunks,
-            title_terms,
-            all_terms,
-            self._hits,
-        )
         return Classification(
-            categories=tuple(categories),
-            topics=tuple(topics),
-            entities=tuple(entities),
-            matches=_LazyMatches(self._targets, fired, evidence),
-            names=self._names,
+            tuple(categories),
+            tuple(topics),
+            tuple(entities),
+            _LazyMatches(self, fired, title_chunks, summary_chunks, title_terms, all_terms),
+            self._names,
         )
 
 
@@ -201,76 +192,46 @@ def _any_terms(targets: Iterable[Target]) -> frozenset[int]:
     return frozenset().union(*(rule.any for target in targets for rule in target.rules))
 
 
-class _Evidence:
-    """What an explanation needs; the term offsets are found only when asked for."""
+class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
+    """Hits per target id, built on first access: most items are never explained.
+
+    Holds what an explanation needs; the term offsets are found only when
+    one is asked for.
+    """
 
     __slots__ = (
+        "_built",
+        "_chunks",
+        "_fired_map",
         "_found",
+        "_numbers",
+        "_rules",
         "_sets",
-        "all_terms",
-        "chunks",
-        "hits",
-        "matcher",
-        "terms",
-        "title_terms",
+        "_terms",
     )
 
     def __init__(
         self,
-        matcher: CompiledMatcher,
-        terms: Sequence[TermSpec],
+        rules: RuleSet,
+        fired: list[int],
         title_chunks: list[str],
         summary_chunks: list[str],
         title_terms: int,
         all_terms: int,
-        hits: dict[tuple[int, str, str], Hit],
     ) -> None:
-        self.matcher = matcher
-        self.terms = terms
-        self.chunks = (title_chunks, summary_chunks)
-        self.title_terms = title_terms
-        self.all_terms = all_terms
-        self.hits = hits
-        self._sets: tuple[frozenset[int], frozenset[int]] | None = None
-        self._found: tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]] | None = None
-
-    def sets(self) -> tuple[frozenset[int], frozenset[int]]:
-        """The terms found in the title and in title + summary, as sets."""
-        if self._sets is None:
-            title = frozenset(_numbers(self.title_terms))
-            self._sets = (title, title.union(_numbers(self.all_terms ^ self.title_terms)))
-        return self._sets
-
-    def found(self) -> tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]]:
-        """(title, summary, first hit of each term in the title, … in the summary)."""
-        if self._found is None:
-            title_chunks, summary_chunks = self.chunks
-            title = " ".join(title_chunks)
-            summary = " ".join(summary_chunks)
-            first_hits = self.matcher.first_hits
-            self._found = (
-                title,
-                summary,
-                first_hits(title, title_chunks) if title else {},
-                first_hits(summary, summary_chunks) if summary else {},
-            )
-        return self._found
-
-
-class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
-    """Hits per target id, built on first access: most items are never explained."""
-
-    def __init__(self, targets: tuple[Target, ...], fired: list[int], evidence: _Evidence) -> None:
-        self._targets = targets
+        self._rules = rules
         self._numbers = fired
-        self._evidence = evidence
+        self._chunks = (title_chunks, summary_chunks)
+        self._terms = (title_terms, all_terms)
         self._fired_map: dict[str, Target] | None = None
         self._built: dict[str, tuple[Hit, ...]] = {}
+        self._sets: tuple[frozenset[int], frozenset[int]] | None = None
+        self._found: tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]] | None = None
 
     @property
     def _fired(self) -> dict[str, Target]:
         if self._fired_map is None:
-            targets = self._targets
+            targets = self._rules._targets
             self._fired_map = {targets[n].id: targets[n] for n in self._numbers}
         return self._fired_map
 
@@ -278,7 +239,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
         hits = self._built.get(key)
         if hits is None:
             target = self._fired[key]
-            title, both = self._evidence.sets()
+            title, both = self.sets()
             rules = []
             for rule in target.rules:
                 terms = _fire(rule, title, both)
@@ -296,9 +257,31 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
+    def sets(self) -> tuple[frozenset[int], frozenset[int]]:
+        """The terms found in the title and in title + summary, as sets."""
+        if self._sets is None:
+            title_terms, all_terms = self._terms
+            title = frozenset(_numbers(title_terms))
+            self._sets = (title, title.union(_numbers(all_terms ^ title_terms)))
+        return self._sets
+
+    def found(self) -> tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]]:
+        """(title, summary, first hit of each term in the title, … in the summary)."""
+        if self._found is None:
+            title_chunks, summary_chunks = self._chunks
+            title = " ".join(title_chunks)
+            summary = " ".join(summary_chunks)
+            first_hits = self._rules._matcher.first_hits
+            self._found = (
+                title,
+                summary,
+                first_hits(title, title_chunks) if title else {},
+                first_hits(summary, summary_chunks) if summary else {},
+            )
+        return self._found
+
     def _build(self, rules: list[tuple[list[int], bool]]) -> tuple[Hit, ...]:
-        ev = self._evidence
-        title, summary, first_title, first_summary = ev.found()
+        title, summary, first_title, first_summary = self.found()
         # (0 title / 1 summary, start, -end, order of first mention, term); sorting
         # these tuples orders hits by place, start and longest first, ties as listed.
         spans: list[tuple[int, int, int, int, int]] = []
@@ -320,7 +303,8 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
         spans.sort()
         kept: list[Hit] = []
         reach = [-1, -1]
-        memo = ev.hits
+        memo = self._rules._hits
+        sources = self._rules._terms
         for place, start, neg_end, _, term in spans:
             end = -neg_end
             # Skip words already quoted inside a longer hit ("üretim" within "batarya üretimi").
@@ -333,7 +317,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
             if hit_value is None:
                 if len(memo) >= _HIT_MEMO_LIMIT:
                     memo.clear()
-                hit_value = memo[(term, where, text)] = Hit(ev.terms[term].source, where, text)
+                hit_value = memo[(term, where, text)] = Hit(sources[term].source, where, text)
             kept.append(hit_value)
         return tuple(kept)
 
