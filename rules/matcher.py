@@ -16,7 +16,8 @@ all the rule logic needs. Its memo is keyed on the chunk as written
 (capitals included), so the acronym test of a word is part of the memo and
 only the text-wide "not an all-capitals headline" test is left per text; a
 chunk that completes a term contributes a precomputed bitmask, and phrases
-that run past the end of a chunk are followed from the positions of the chunks that open them. The
+that run past the end of a chunk are followed from the positions of the
+chunks that open them, one remembered step per next chunk. The
 offsets that explanations quote come from :meth:`first_hits`, run lazily
 and only when an explanation is asked for. Both must agree on the set of
 terms (tests/rules/test_engine_equivalence.py checks it). A chunk in which
@@ -29,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import NamedTuple
 
 from rules.terms import SUFFIX_STARTS, Mode, TermSpec, WordPattern, suffix_ok
@@ -143,7 +144,7 @@ class CompiledMatcher:
         self._stem_size = {pid: len(p.stem) for pid, p in enumerate(self._patterns)}
         self._words: dict[str, frozenset[int]] = {}
         self._infos: dict[str, _Info | None] = {}
-        self._hot: set[str] = set()  # chunks with something in plain, acro or opens
+        self._hot: set[_Info] = set()  # analyses with something in plain, acro or opens
 
     def word_patterns(self, word: str) -> tuple[int, ...]:
         """Pattern ids that one word (in match-key form) satisfies."""
@@ -182,25 +183,25 @@ class CompiledMatcher:
         the all-capitals test of acronyms).
         """
         infos = self._infos
-        distinct = set(chunks)
-        new = distinct.difference(infos)
-        if new:
+        # One C-level look-up per chunk; _MISSING marks chunks never analysed.
+        found_infos = list(map(infos.get, chunks, repeat(_MISSING)))
+        if _MISSING in found_infos:
+            new = set(chunks).difference(infos)
             if len(infos) + len(new) > _CACHE_LIMIT:
                 infos.clear()
                 self._hot.clear()
                 self._words.clear()
-                new = distinct
+                new = set(chunks)
             for chunk in new:
                 self._analyse(chunk)
-        hot = distinct.intersection(self._hot)
+            found_infos = list(map(infos.__getitem__, chunks))
+        hot = self._hot.intersection(found_infos)
         if not hot:
             return 0
         found = 0
         acro = 0
         opening: list[_Info] = []
-        for chunk in hot:
-            info = infos[chunk]
-            assert info is not None
+        for info in hot:
             found |= info.plain
             if info.acro:
                 acro |= info.acro
@@ -213,27 +214,45 @@ class CompiledMatcher:
                 at = -1
                 for _ in range(chunks.count(chunk)):
                     at = chunks.index(chunk, at + 1)
-                    if at == last:
-                        continue
-                    after = chunks[at + 1]
-                    # Most phrase openers are followed by a word no phrase continues with.
-                    if infos[after] is None:
-                        continue
-                    pair = info.pairs.get(after)
-                    if pair is None:
-                        got: set[int] = set()
-                        got_acro: set[int] = set()
-                        alone = self._carry(chunks, at + 1, info.trail, info.opens, got, got_acro)
-                        pair = (_bits(got), _bits(got_acro))
-                        if alone:  # decided by these two chunks: remember the pair
-                            if len(info.pairs) >= _PAIR_LIMIT:
-                                info.pairs.clear()
-                            info.pairs[after] = pair
-                    found |= pair[0]
-                    acro |= pair[1]
+                    # Follow the phrases opened here chunk by chunk. Each step is
+                    # decided by the open phrases and the next chunk alone, so it is
+                    # remembered on the opener (and on what stays open after it).
+                    state: _Opener | None = info
+                    pos = at
+                    while state is not None and pos < last:
+                        nxt = found_infos[pos + 1]
+                        # Most phrase openers are followed by a word no phrase continues with.
+                        if nxt is None:
+                            break
+                        if nxt is _GAP_INFO:  # a lone dash: the step depends on what follows
+                            got: set[int] = set()
+                            got_acro: set[int] = set()
+                            self._carry(chunks, pos + 1, state.trail, state.opens, got, got_acro)
+                            found |= _bits(got)
+                            acro |= _bits(got_acro)
+                            break
+                        after = chunks[pos + 1]
+                        step = state.pairs.get(after)
+                        if step is None:
+                            step = self._remember_step(state, after, nxt)
+                        found |= step[0]
+                        acro |= step[1]
+                        state = step[2]
+                        pos += 1
         if acro & ~found and mostly_lower(text):
             found |= acro
         return found
+
+    def _remember_step(self, state: _Opener, after: str, info: _Info) -> _Step:
+        """Work out and remember what the phrases open in ``state`` do in the next chunk."""
+        got: set[int] = set()
+        got_acro: set[int] = set()
+        more = self._step(info, state.trail, state.opens, got, got_acro)
+        step = (_bits(got), _bits(got_acro), _Opener(more, info.trail) if more else None)
+        if len(state.pairs) >= _PAIR_LIMIT:
+            state.pairs.clear()
+        state.pairs[after] = step
+        return step
 
     def _carry(
         self,
@@ -243,30 +262,44 @@ class CompiledMatcher:
         opens: dict[int, list[tuple[int, int, bool]]],
         found: set[int],
         acro: set[int],
-    ) -> bool:
+    ) -> None:
         """Continue phrases that reached the end of chunk ``at - 1`` into the next chunks.
 
-        ``opens`` maps the pattern the next word must satisfy to (phrase, step,
-        needs the text-wide acronym test); terms that complete go into
-        ``found`` or ``acro``. True when only chunk ``at`` was looked at (so
-        the answer holds wherever these two chunks follow each other).
+        The path without memos, for phrases that meet a lone dash chunk; terms
+        that complete go into ``found`` or ``acro`` (see :meth:`_step`).
         """
         infos = self._infos
         count = len(chunks)
-        alone = True
-        info = infos[chunks[at]] if at < count else None
-        while info is _GAP_INFO:
-            alone = False
-            gap += " -"
-            at += 1
+        while opens:
             info = infos[chunks[at]] if at < count else None
-        if info is None:
-            return alone
+            while info is _GAP_INFO:
+                gap += " -"
+                at += 1
+                info = infos[chunks[at]] if at < count else None
+            if info is None:
+                return
+            opens = self._step(info, gap, opens, found, acro)
+            gap = info.trail
+            at += 1
+
+    def _step(
+        self,
+        info: _Info,
+        gap: str,
+        opens: dict[int, list[tuple[int, int, bool]]],
+        found: set[int],
+        acro: set[int],
+    ) -> dict[int, list[tuple[int, int, bool]]]:
+        """Continue open phrases into the chunk ``info``, entered after ``gap``.
+
+        ``opens`` maps the pattern the next word must satisfy to (phrase, step,
+        needs the text-wide acronym test); terms that complete go into
+        ``found`` or ``acro``. Returns the phrases still open at the end of
+        the chunk, in the same form.
+        """
         gap += " " + info.lead
         flexible = not gap.strip(" -")
-        # Phrases that go on past this chunk, followed together in one call.
         more: dict[int, list[tuple[int, int, bool]]] = {}
-        trail = ""
         for pid in info.words[0][2]:
             group = opens.get(pid)
             if group is None:
@@ -285,18 +318,14 @@ class CompiledMatcher:
                     )
                 if state is None:
                     continue
-                next_step, trail, needs = state
+                next_step, needs = state
                 if next_step == 0:
                     (acro if need or needs else found).add(spec.term)
                 else:
                     more.setdefault(spec.patterns[next_step], []).append(
                         (phrase, next_step, need or needs)
                     )
-        if more:
-            # Every phrase left open ends at this chunk's end, so all share its trail.
-            self._carry(chunks, at + 1, trail, more, found, acro)
-            alone = False
-        return alone
+        return more
 
     def _walk(
         self,
@@ -308,11 +337,11 @@ class CompiledMatcher:
         step: int,
         prev_end: int,
         acro: bool,
-    ) -> tuple[int, str, bool] | None:
+    ) -> tuple[int, bool] | None:
         """Match ``phrase`` from pattern ``step`` at word ``wi`` inside one chunk.
 
-        None when it fails; (0, "", acro) when it completes; (next step,
-        trailing gap, acro) when it reaches the end of the chunk. ``prev_end``
+        None when it fails; (0, acro) when it completes; (next step, acro)
+        when it reaches the end of the chunk. ``prev_end``
         -1 means word ``wi`` is entered from the previous chunk (gap checked
         by the caller).
         """
@@ -320,7 +349,7 @@ class CompiledMatcher:
         patterns = spec.patterns
         while step < len(patterns):
             if wi >= len(words):
-                return step, key[prev_end:], acro
+                return step, acro
             start, end, pids = words[wi]
             if prev_end >= 0:
                 gap = key[prev_end:start]
@@ -340,7 +369,7 @@ class CompiledMatcher:
             prev_end = end
             wi += 1
             step += 1
-        return 0, "", acro
+        return 0, acro
 
     def _word_pids(self, word: str) -> frozenset[int]:
         pids = self._words.get(word)
@@ -383,7 +412,7 @@ class CompiledMatcher:
                     state = self._walk(chunk, key, words, wi + 1, phrase, 1, end, is_acro)
                     if state is None:
                         continue
-                    step, _, need = state
+                    step, need = state
                     spec = self._phrases[phrase]
                     if step == 0:
                         (acro if need else plain).add(spec.term)
@@ -392,7 +421,7 @@ class CompiledMatcher:
         info = _Info(chunk, key, words, _bits(plain), _bits(acro - plain), opens)
         self._infos[chunk] = info
         if plain or info.acro or opens:
-            self._hot.add(chunk)
+            self._hot.add(info)
 
     def _chunk(self, chunk: str) -> _Chunk | None:
         key = match_key(chunk)
@@ -517,21 +546,27 @@ class CompiledMatcher:
         return offsets[ci] + info.words[wi][1]
 
 
-class _Info:
+class _Opener:
+    """Phrases open at the end of a chunk, and what they do in the chunks that follow."""
+
+    __slots__ = ("opens", "pairs", "trail")
+
+    def __init__(self, opens: dict[int, list[tuple[int, int, bool]]], trail: str) -> None:
+        # Next word's pattern -> (phrase, step, acronym test) of the phrases still open.
+        self.opens = opens
+        self.trail = trail  # what follows the chunk's last word (part of the next gap)
+        # Next chunk -> (terms completed there, those needing the acronym test, what
+        # stays open after it): a step depends only on these phrases and that chunk.
+        self.pairs: dict[str, _Step] = {}
+
+
+_Step = tuple[int, int, _Opener | None]
+
+
+class _Info(_Opener):
     """What one chunk, as written, contributes to terms()."""
 
-    __slots__ = (
-        "acro",
-        "chunk",
-        "cont",
-        "key",
-        "lead",
-        "opens",
-        "pairs",
-        "plain",
-        "trail",
-        "words",
-    )
+    __slots__ = ("acro", "chunk", "cont", "key", "lead", "plain", "words")
 
     def __init__(
         self,
@@ -542,23 +577,19 @@ class _Info:
         acro: int,
         opens: dict[int, list[tuple[int, int, bool]]],
     ) -> None:
+        super().__init__(opens, key[words[-1][1] :] if words else "")
         self.chunk = chunk
         self.key = key
         self.words = words
         self.lead = key[: words[0][0]] if words else ""
-        self.trail = key[words[-1][1] :] if words else ""
         self.plain = plain  # terms complete inside the chunk (bitmask)
         self.acro = acro  # … that also need the text-wide acronym test (bitmask)
-        # Phrases that run past the end: next word's pattern -> (phrase, step, acronym test).
-        self.opens = opens
         # (phrase, step) -> _walk result when a phrase continues into this chunk.
-        self.cont: dict[tuple[int, int], tuple[int, str, bool] | None] = {}
-        # Next chunk -> (terms, terms needing the acronym test) that the phrases
-        # opened here complete in it, when that chunk alone decides them.
-        self.pairs: dict[str, tuple[int, int]] = {}
+        self.cont: dict[tuple[int, int], tuple[int, bool] | None] = {}
 
 
 _GAP_INFO = _Info("", "", (), 0, 0, {})
+_MISSING = _Info("", "", (), 0, 0, {})  # what mask() gets for a chunk not analysed yet
 
 
 def _bits(terms: set[int]) -> int:
@@ -569,7 +600,7 @@ def _bits(terms: set[int]) -> int:
     return mask
 
 
-_UNKNOWN: tuple[int, str, bool] = (-1, "", False)
+_UNKNOWN: tuple[int, bool] = (-1, False)
 
 
 _Trie = dict[str, "_Trie"]

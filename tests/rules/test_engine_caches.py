@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from rules import load_rules
-from rules.text import match_key, tokens
+from rules.matcher import CompiledMatcher
+from rules.terms import parse_term
+from rules.text import clean_text, match_key, tokens
 from tests.rules.test_engine_equivalence import _load, snapshot
 
 
@@ -45,3 +47,33 @@ def test_prefilter_never_hides_a_word_with_patterns(rows: list[dict[str, Any]]) 
                     if matcher.word_patterns(word):
                         missed.append(word)
     assert not missed, missed[:10]
+
+
+LONG = "elektrikli araç şarj istasyonu"
+SHORT = "elektrikli araç"
+# One matcher classifies these in turn, so each text meets the steps the texts
+# before it remembered for the same opening chunks ("elektrikli", then "araç").
+PHRASE_TEXTS = [
+    ("elektrikli araç şarj istasyonu kuruldu", {LONG, SHORT}),
+    ("elektrikli araç şarj cihazı", {SHORT}),
+    ("elektrikli araç şarj istasyonlarına yatırım", {LONG, SHORT}),
+    ("elektrikli araç şarj", {SHORT}),
+    ("elektrikli araç", {SHORT}),
+    ("elektrikli araç şarj - istasyonu", {LONG, SHORT}),
+    ("elektrikli - araç şarj istasyonu", {LONG, SHORT}),
+    ("elektrikli araç. Şarj istasyonu", {SHORT}),
+    ("elektrikli araç şarj istasyonu", {LONG, SHORT}),
+    ("elektrikli elektrikli araç şarj şarj istasyonu", {SHORT}),
+    ("Elektrikli araç şarj istasyonu", {LONG, SHORT}),
+]
+
+
+def test_remembered_phrase_steps_fit_every_later_text() -> None:
+    matcher = CompiledMatcher([parse_term(LONG), parse_term(SHORT)])
+    names = [LONG, SHORT]
+    for text, expected in PHRASE_TEXTS * 2:
+        clean = clean_text(text)
+        chunks = clean.split(" ")
+        fast = {names[n] for n in matcher.terms(chunks, clean)}
+        slow = {names[n] for n in matcher.first_hits(clean, chunks)}
+        assert (fast, slow) == (expected, expected), text
