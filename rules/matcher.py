@@ -186,15 +186,17 @@ class CompiledMatcher:
         # One C-level look-up per chunk; _MISSING marks chunks never analysed.
         found_infos = list(map(infos.get, chunks, repeat(_MISSING)))
         if _MISSING in found_infos:
-            new = set(chunks).difference(infos)
-            if len(infos) + len(new) > _CACHE_LIMIT:
+            if len(infos) + len(chunks) > _CACHE_LIMIT:
                 infos.clear()
                 self._hot.clear()
                 self._words.clear()
-                new = set(chunks)
-            for chunk in new:
-                self._analyse(chunk)
-            found_infos = list(map(infos.__getitem__, chunks))
+                found_infos = [_MISSING] * len(chunks)
+            at = -1
+            for _ in range(found_infos.count(_MISSING)):
+                at = found_infos.index(_MISSING, at + 1)
+                chunk = chunks[at]
+                info = infos.get(chunk, _MISSING)  # a new chunk seen twice in this text
+                found_infos[at] = self._analyse(chunk) if info is _MISSING else info
         hot = self._hot.intersection(found_infos)
         if not hot:
             return 0
@@ -377,27 +379,31 @@ class CompiledMatcher:
             pids = self._words[word] = frozenset(self.word_patterns(word))
         return pids
 
-    def _analyse(self, chunk: str) -> None:
-        """Memoise what chunk (as written) contributes to terms()."""
+    def _analyse(self, chunk: str) -> _Info | None:
+        """Work out and memoise what chunk (as written) contributes to terms()."""
+        info = self._analysis(chunk)
+        self._infos[chunk] = info
+        if info is not None and (info.plain or info.acro or info.opens):
+            self._hot.add(info)
+        return info
+
+    def _analysis(self, chunk: str) -> _Info | None:
+        """What chunk contributes: None when nothing, _GAP_INFO when it is only dashes."""
         key = match_key(chunk)
         if self._could(key) is None:
-            self._infos[chunk] = _GAP_INFO if key and not key.strip(" -") else None
-            return
+            return _GAP_INFO if key and not key.strip(" -") else None
         words: tuple[tuple[int, int, frozenset[int]], ...]
         if key.isalnum():
             pids = self._word_pids(key)
             words = ((0, len(key), pids),) if pids else ()
             if not words:
-                self._infos[chunk] = None
-                return
+                return None
         else:
             words = tuple((s, e, self._word_pids(w)) for s, e, w in tokens(key))
             if not words:
-                self._infos[chunk] = _GAP_INFO if key and not key.strip(" -") else None
-                return
+                return _GAP_INFO if key and not key.strip(" -") else None
             if not any(pids for *_, pids in words):
-                self._infos[chunk] = None
-                return
+                return None
         plain: set[int] = set()
         acro: set[int] = set()
         opens: dict[int, list[tuple[int, int, bool]]] = {}
@@ -418,10 +424,7 @@ class CompiledMatcher:
                         (acro if need else plain).add(spec.term)
                     else:
                         opens.setdefault(spec.patterns[step], []).append((phrase, step, need))
-        info = _Info(chunk, key, words, _bits(plain), _bits(acro - plain), opens)
-        self._infos[chunk] = info
-        if plain or info.acro or opens:
-            self._hot.add(info)
+        return _Info(chunk, key, words, _bits(plain), _bits(acro - plain), opens)
 
     def _chunk(self, chunk: str) -> _Chunk | None:
         key = match_key(chunk)
