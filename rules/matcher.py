@@ -216,34 +216,51 @@ class CompiledMatcher:
                 at = -1
                 for _ in range(chunks.count(chunk)):
                     at = chunks.index(chunk, at + 1)
-                    # Follow the phrases opened here chunk by chunk. Each step is
-                    # decided by the open phrases and the next chunk alone, so it is
-                    # remembered on the opener (and on what stays open after it).
-                    state: _Opener | None = info
-                    pos = at
-                    while state is not None and pos < last:
-                        nxt = found_infos[pos + 1]
-                        # Most phrase openers are followed by a word no phrase continues with.
-                        if nxt is None:
-                            break
-                        if nxt is _GAP_INFO:  # a lone dash: the step depends on what follows
-                            got: set[int] = set()
-                            got_acro: set[int] = set()
-                            self._carry(chunks, pos + 1, state.trail, state.opens, got, got_acro)
-                            found |= _bits(got)
-                            acro |= _bits(got_acro)
-                            break
-                        after = chunks[pos + 1]
-                        step = state.pairs.get(after)
-                        if step is None:
-                            step = self._remember_step(state, after, nxt)
+                    # Most phrase openers are followed by a word no phrase continues with.
+                    if at == last or found_infos[at + 1] is None:
+                        continue
+                    step = info.pairs.get(chunks[at + 1])
+                    if step is not None and step[2] is None:  # remembered, and nothing left open
                         found |= step[0]
                         acro |= step[1]
-                        state = step[2]
-                        pos += 1
+                    else:
+                        more, more_acro = self._phrases_from(chunks, found_infos, at, info)
+                        found |= more
+                        acro |= more_acro
         if acro & ~found and mostly_lower(text):
             found |= acro
         return found
+
+    def _phrases_from(
+        self, chunks: list[str], found_infos: list[_Info | None], at: int, opener: _Info
+    ) -> tuple[int, int]:
+        """Terms (plain, needing the acronym test) of the phrases opened by chunk ``at``.
+
+        The phrases are followed chunk by chunk. Each step is decided by the
+        open phrases and the next chunk alone, so it is remembered on the
+        opener (and on what stays open after it).
+        """
+        found = acro = 0
+        last = len(chunks) - 1
+        state: _Opener | None = opener
+        while state is not None and at < last:
+            nxt = found_infos[at + 1]
+            if nxt is None:
+                break
+            if nxt is _GAP_INFO:  # a lone dash: the step depends on what follows
+                got: set[int] = set()
+                got_acro: set[int] = set()
+                self._carry(chunks, at + 1, state.trail, state.opens, got, got_acro)
+                return found | _bits(got), acro | _bits(got_acro)
+            after = chunks[at + 1]
+            step = state.pairs.get(after)
+            if step is None:
+                step = self._remember_step(state, after, nxt)
+            found |= step[0]
+            acro |= step[1]
+            state = step[2]
+            at += 1
+        return found, acro
 
     def _remember_step(self, state: _Opener, after: str, info: _Info) -> _Step:
         """Work out and remember what the phrases open in ``state`` do in the next chunk."""
