@@ -176,7 +176,12 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
             )
 
     for _, run in groupby(numbered, key=lambda item: item[1].kind):
-        emit(list(run), 1)
+        kind = list(run)
+        if len(kind) > _GROUP_SIZE:
+            lines.append(f"    if a & {_mask(_any_terms(t for _, t in kind))}:")
+            emit(kind, 2)
+        else:
+            emit(kind, 1)
     lines.append("    return c, p, e, f")
     namespace: dict[str, object] = dict(constants)
     exec(compile("\n".join(lines), "<rules decision>", "exec"), namespace)
