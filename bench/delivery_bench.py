@@ -185,7 +185,7 @@ async def run(
         times = sorted(float(c["at"]) for c in sent)
         after_kill = [t for t in times if killed_at is not None and t > killed_at]
         takeover = after_kill[0] - killed_at if after_kill and killed_at is not None else None
-        first_alert = {}
+        first_alert: dict[int, float] = {}
         for c in sorted(sent, key=lambda c: float(c["at"])):
             first_alert.setdefault(int(c["params"]["chat_id"]), float(c["at"]))
         return DeliveryReport(
