@@ -105,9 +105,9 @@ class RuleSet:
             return Classification((), (), (), _NO_MATCHES, self._names)
         categories, topics, entities, fired = self._decide(title_terms, all_terms)
         return Classification(
-            tuple(categories),
-            tuple(topics),
-            tuple(entities),
+            categories,
+            topics,
+            entities,
             _LazyMatches(self, fired, title_chunks, summary_chunks, title_terms, all_terms),
             self._names,
         )
@@ -117,7 +117,8 @@ class RuleSet:
 _TermHit = tuple[int, int, int]
 _NO_MATCHES: Mapping[str, tuple[Hit, ...]] = MappingProxyType({})
 
-_Decision = Callable[[int, int], tuple[list[str], list[str], list[str], list[int]]]
+_Ids = tuple[str, ...]
+_Decision = Callable[[int, int], tuple[_Ids, _Ids, _Ids, tuple[int, ...]]]
 
 
 def _mask(terms: frozenset[int]) -> str:
@@ -129,7 +130,7 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
     """One generated function that decides every target in order.
 
     ``decide(title_terms, all_terms)`` takes the terms found as bitmasks
-    (bit n: term n) and returns the ids of the categories, topics and
+    (bit n: term n) and returns tuples of the ids of the categories, topics and
     entities that fire and the numbers of the fired targets. Each rule
     becomes one boolean expression of integer ``&`` tests against constant
     masks, so nothing is looped over or looked up per item. Most items hold
@@ -146,7 +147,9 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
 
     lists = {"category": "c", "topic": "p", "entity": "e"}
     numbered = [(n, t) for n, t in enumerate(targets) if t.rules]
-    lines = ["def decide(t, a):", "    c = []; p = []; e = []; f = []"]
+    # Tuples grown with += : an item fires a few targets, and this saves the
+    # list-to-tuple copies that Classification would need.
+    lines = ["def decide(t, a):", "    c = p = e = f = ()"]
 
     def emit(group: list[tuple[int, Target]], depth: int) -> None:
         pad = "    " * depth
@@ -172,7 +175,7 @@ def _compile_decision(targets: Sequence[Target]) -> _Decision:
                 inner += "    "
             lines.append(f"{inner}if {' or '.join(tests)}:")
             lines.append(
-                f"{inner}    {lists[target.kind]}.append({const(target.id)}); f.append({number})"
+                f"{inner}    {lists[target.kind]} += ({const(target.id)},); f += ({number},)"
             )
 
     for _, run in groupby(numbered, key=lambda item: item[1].kind):
@@ -218,7 +221,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     def __init__(
         self,
         rules: RuleSet,
-        fired: list[int],
+        fired: tuple[int, ...],
         title_chunks: list[str],
         summary_chunks: list[str],
         title_terms: int,

@@ -65,8 +65,8 @@ def test_decision_matches_rules_as_written(
             fired.append(number)
     decide = _compile_decision(targets)
     assert decide(_bits(title), _bits(both)) == (
-        expected["category"],
-        expected["topic"],
-        expected["entity"],
-        fired,
+        tuple(expected["category"]),
+        tuple(expected["topic"]),
+        tuple(expected["entity"]),
+        tuple(fired),
     )
