@@ -1842,6 +1842,7 @@ class FakeTelegram:
                 since=int(body.get("since", 0)),
                 ok=body.get("ok"),
                 **dict(body.get("match") or {}),
+                **{key: _contains(needle) for key, needle in (body.get("contains") or {}).items()},
             )
         except TimeoutError as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=408)
@@ -1859,6 +1860,11 @@ class FakeTelegram:
         except (TypeError, ValueError, LookupError) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         return web.json_response({"ok": True, "result": result})
+
+
+def _contains(needle: str) -> Callable[[Any], bool]:
+    """A match callable for JSON clients, which cannot send one: ``needle`` in the value."""
+    return lambda value: needle in str(value)
 
 
 def _scope_key(scope: Any) -> str:
@@ -2019,9 +2025,14 @@ class RemoteFakeTelegram:
         timeout: float = 10.0,  # noqa: ASYNC109 - mirrors FakeTelegram.wait_for
         since: int = 0,
         ok: bool | None = None,
+        contains: Mapping[str, str] | None = None,
         **match: Any,
     ) -> list[JSONDict]:
-        """Server-side :meth:`FakeTelegram.wait_for` (no polling); raises TimeoutError."""
+        """Server-side :meth:`FakeTelegram.wait_for` (no polling); raises TimeoutError.
+
+        ``match`` values must be JSON; ``contains`` stands in for the callables
+        the in-process fake accepts: ``contains={"text": "epdk-4"}``.
+        """
         body = {
             "method": method,
             "count": count,
@@ -2029,6 +2040,7 @@ class RemoteFakeTelegram:
             "since": since,
             "ok": ok,
             "match": match,
+            "contains": dict(contains or {}),
         }
         result: list[JSONDict] = (
             await self._request(
