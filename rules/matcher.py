@@ -478,8 +478,15 @@ class CompiledMatcher:
             chunks = text.split(" ")
         distinct = set(chunks)
         # Set operations run in C: only chunks never seen before cost Python work.
-        for chunk in distinct.difference(self._chunks):
-            self._remember(chunk)
+        new = distinct.difference(self._chunks)
+        if new:
+            # Make room before, not while, adding: this text's chunks must all stay.
+            if len(self._chunks) + len(new) > _CACHE_LIMIT:
+                self._chunks.clear()
+                self._starting.clear()
+                new = distinct
+            for chunk in new:
+                self._remember(chunk)
         starting = distinct & self._starting
         first: dict[int, _TermHit] = {}
         if not starting:
@@ -520,9 +527,6 @@ class CompiledMatcher:
         return first
 
     def _remember(self, chunk: str) -> None:
-        if len(self._chunks) >= _CACHE_LIMIT:
-            self._chunks.clear()
-            self._starting.clear()
         info = self._chunks[chunk] = self._chunk(chunk)
         if info:
             self._starting.add(chunk)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import rules.matcher as matcher_module
 from rules import load_rules
 from rules.matcher import CompiledMatcher
 from rules.terms import parse_term
@@ -77,3 +78,20 @@ def test_remembered_phrase_steps_fit_every_later_text() -> None:
         fast = {names[n] for n in matcher.terms(chunks, clean)}
         slow = {names[n] for n in matcher.first_hits(clean, chunks)}
         assert (fast, slow) == (expected, expected), text
+
+
+def test_small_memo_limits_give_the_same_answers(
+    rows: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tiny limits make every memo fill up and be dropped again many times over,
+    # including in the middle of a text whose other chunks are already looked up.
+    monkeypatch.setattr(matcher_module, "_CACHE_LIMIT", 40)
+    monkeypatch.setattr(matcher_module, "_PAIR_LIMIT", 2)
+    ruleset = load_rules()
+    bad = [
+        row["title"]
+        for row in rows[:1500]
+        if json.loads(json.dumps(snapshot(ruleset, row["title"], row["summary"]))) != row["out"]
+    ]
+    assert not bad, f"{len(bad)} differ; first: {bad[:3]}"
+    assert len(ruleset._matcher._infos) <= 40 + 200  # bounded: a text adds at most its chunks
