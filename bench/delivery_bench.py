@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.storage import CatalogFeed, FetchRecord, Storage
+from bot.models import CatalogFeed, FetchRecord
+from bot.storage import Storage
 from tests.fakes.telegram_server import RemoteFakeTelegram, spawn_fake_telegram
 from tests.support import database, story
 

@@ -1,1 +1,16 @@
-"""bot."""
+"""evbot's application: Telegram, storage, scheduling and delivery, wiring `feeds` and `rules`.
+
+The map (imports point down this list; `rules` and `feeds` know nothing of `bot`):
+
+- `service`       the composition root: APScheduler jobs, the delivery worker and the
+                  Telegram application in one event loop
+- `cli/`          the `evbot` command line, `doctor`, the feed report and the demo
+- `telegram_app/` everything that speaks python-telegram-bot: handlers, keyboards,
+                  callback data, the sender
+- `ingest/`       the poll job (fetch → decide → classify → store) and hot reload
+- `delivery/`     who gets what and when (planner), rendering, pacing, the outbox worker
+- `ops/`          the HTTP server (health, metrics), metrics and logging
+- `storage/`      all SQL: the `Storage` gateway, schema, migrations, the leader lock
+- `models`        the row types shared by all of the above
+- `settings`, `clock`, `i18n`  configuration, the injectable clock, the message catalogs
+"""

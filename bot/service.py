@@ -20,17 +20,18 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.alerts import AlertRenderer
 from bot.clock import Clock, SystemClock
-from bot.delivery import DeliveryWorker, Sender
-from bot.http_server import Health, HttpServer, check_health
-from bot.ingest import Ingestor
-from bot.leader import LeaderLock
-from bot.metrics import Metrics
-from bot.reloader import ReloadingFile
-from bot.render import RenderedMessage
+from bot.delivery.alerts import AlertRenderer
+from bot.delivery.render import RenderedMessage
+from bot.delivery.worker import DeliveryWorker, Sender
+from bot.ingest.poll import Ingestor
+from bot.ingest.reloader import ReloadingFile
+from bot.models import CatalogFeed
+from bot.ops.http_server import Health, HttpServer, check_health
+from bot.ops.metrics import Metrics
 from bot.settings import Settings
-from bot.storage import CatalogFeed, Storage
+from bot.storage import Storage
+from bot.storage.leader import LeaderLock
 from bot.telegram_app.app import (
     AnyApplication,
     build_application,

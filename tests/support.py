@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.storage import NewItem
+from bot.models import NewItem
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -1,7 +1,7 @@
 """Telegram command and button handlers: parse, call storage, reply.
 
 Handlers are thin; every text comes from `bot.i18n`, every keyboard from
-`bot.telegram_app.keyboards`, every list of stories from `bot.render`.
+`bot.telegram_app.keyboards`, every list of stories from `bot.delivery.render`.
 Dependencies arrive through one typed object, `Services`, kept in the
 application's bot_data.
 
@@ -38,9 +38,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.category_names import resolve
 from bot.clock import Clock
-from bot.delivery_times import (
+from bot.delivery.render import (
+    TELEGRAM_TEXT_LIMIT,
+    item_view,
+    render_latest,
+    shorten,
+    visible_length,
+)
+from bot.delivery.times import (
     DeliveryPrefs,
     format_hhmm,
     parse_hhmm,
@@ -49,8 +55,9 @@ from bot.delivery_times import (
     valid_timezone,
 )
 from bot.i18n import language_for, t
-from bot.render import TELEGRAM_TEXT_LIMIT, item_view, render_latest, shorten, visible_length
-from bot.storage import MAX_KEYWORDS, ChatRow, Storage
+from bot.models import ChatRow
+from bot.storage import MAX_KEYWORDS, Storage
+from bot.telegram_app.category_names import resolve
 from bot.telegram_app.keyboards import (
     ALL,
     MORE_PREFIX,

@@ -8,8 +8,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery import FailureKind, SendFailure
-from bot.render import RenderedMessage
+from bot.delivery.render import RenderedMessage
+from bot.delivery.worker import FailureKind, SendFailure
 
 _BLOCKED = (
     "bot was blocked by the user",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.category_names import resolve
+from bot.telegram_app.category_names import resolve
 from rules import load_rules
 
 CATEGORIES = load_rules().categories

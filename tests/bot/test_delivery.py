@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram import Bot
 
-from bot.alerts import AlertRenderer
-from bot.delivery import MAX_ATTEMPTS, DeliveryWorker
-from bot.storage import CatalogFeed, FetchRecord, Storage
+from bot.delivery.alerts import AlertRenderer
+from bot.delivery.worker import MAX_ATTEMPTS, DeliveryWorker
+from bot.models import CatalogFeed, FetchRecord
+from bot.storage import Storage
 from bot.telegram_app.sender import TelegramSender
 from rules import load_rules
 from tests.fakes.telegram_server import FakeTelegram

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery import (
+from bot.delivery.worker import (
     BACKOFF_CAP,
     MAX_ATTEMPTS,
     Deactivate,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.delivery_times import (
+from bot.delivery.times import (
     DeliveryPrefs,
     in_quiet_hours,
     parse_hhmm,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest import Ingestor
-from bot.storage import CatalogFeed, Storage
+from bot.ingest.poll import Ingestor
+from bot.models import CatalogFeed
+from bot.storage import Storage
 from feeds.fetch import build_client
 from rules import load_rules
 from tests.fakes.feed_server import FeedServer

@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import pytest
 
-from bot.pacing import GROUP_INTERVAL, PRIVATE_INTERVAL, Pacer
+from bot.delivery.pacing import GROUP_INTERVAL, PRIVATE_INTERVAL, Pacer
 
 
 class Mono:

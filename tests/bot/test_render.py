@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import TELEGRAM_TEXT_LIMIT, AlertView, render_alert, safe_link, shorten
+from bot.delivery.render import TELEGRAM_TEXT_LIMIT, AlertView, render_alert, safe_link, shorten
 
 IST = ZoneInfo("Europe/Istanbul")
 ALLOWED = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
@@ -125,7 +125,7 @@ def test_any_input_renders_valid_html_within_limit(
 
 # ---- keyword line, link preview, digests, /latest ------------------------------------
 
-from bot.render import render_digest, render_latest, visible_length  # noqa: E402
+from bot.delivery.render import render_digest, render_latest, visible_length  # noqa: E402
 from tests.fakes.telegram_server import parse_html  # noqa: E402
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.storage import CatalogFeed, FetchRecord, NewItem, SeenAgain, Storage
+from bot.models import CatalogFeed, FetchRecord, NewItem, SeenAgain
+from bot.storage import Storage
 from tests.support import DatabaseTarget, FakeClock, story
 
 CATS = ("battery-manufacturing", "regulation", "ev-market")

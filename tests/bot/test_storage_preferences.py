@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.delivery_times import release_time
+from bot.delivery.times import release_time
 from bot.storage import Storage
 from tests.bot.test_storage import chat, feed, item, ok
 from tests.support import FakeClock

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.cli_feeds import check_feed, register
+from bot.cli.feeds import check_feed, register
 from feeds.catalog import (
     CatalogError,
     FeedSpec,

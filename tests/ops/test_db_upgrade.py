@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from bot.db import create_engine, current_revision
-from bot.doctor import head_revision
-from bot.schema import metadata
+from bot.cli.doctor import head_revision
+from bot.storage.db import create_engine, current_revision
+from bot.storage.schema import metadata
 from tests.support import database
 
 

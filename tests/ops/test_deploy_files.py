@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.http_server import Health, HttpServer
-from bot.metrics import Metrics
+from bot.ops.http_server import Health, HttpServer
+from bot.ops.metrics import Metrics
 from bot.settings import ENV_PREFIX, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

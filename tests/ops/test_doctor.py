@@ -9,8 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.db import create_engine, upgrade
-from bot.doctor import (
+from bot.cli.doctor import (
     Check,
     Status,
     check_database,
@@ -20,6 +19,7 @@ from bot.doctor import (
     run_doctor,
 )
 from bot.settings import Settings
+from bot.storage.db import create_engine, upgrade
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.feed_xml import FeedItem
 from tests.fakes.telegram_server import FakeTelegram

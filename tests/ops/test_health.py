@@ -14,8 +14,8 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.http_server import Health, HttpServer, check_health
-from bot.metrics import Metrics
+from bot.ops.http_server import Health, HttpServer, check_health
+from bot.ops.metrics import Metrics
 from bot.service import Service, ServiceOptions
 from bot.settings import Settings
 from bot.storage import Storage

@@ -27,7 +27,7 @@ import yaml
 from telegram import Bot
 from telegram.error import InvalidToken
 
-from bot.logs import MASK, JsonFormatter, RedactFilter, setup_logging
+from bot.ops.logs import MASK, JsonFormatter, RedactFilter, setup_logging
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_server import FakeTelegram
 

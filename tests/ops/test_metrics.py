@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest import Ingestor
-from bot.metrics import Metrics
-from bot.storage import CatalogFeed, FetchRecord, Storage
+from bot.ingest.poll import Ingestor
+from bot.models import CatalogFeed, FetchRecord
+from bot.ops.metrics import Metrics
+from bot.storage import Storage
 from feeds.fetch import build_client
 from rules import load_rules
 from tests.fakes.feed_server import FeedServer

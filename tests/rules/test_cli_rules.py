@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli_rules
+from bot.cli import rules as cli_rules
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "corpus.jsonl"
 

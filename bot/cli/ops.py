@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bot.doctor import (
+from bot.cli.doctor import (
     DEFAULT_TIMEOUT,
     exit_status,
     render_report,
     run_doctor,
     settings_failure,
 )
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 from bot.settings import SettingsError, load_settings
 
 EXIT_SETTINGS = 2

@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 
 from bot.clock import Clock
-from bot.metrics import Metrics
-from bot.storage import FeedRow, FetchRecord, NewItem, SeenAgain, Storage
+from bot.models import FeedRow, FetchRecord, NewItem, SeenAgain
+from bot.ops.metrics import Metrics
+from bot.storage import Storage
 from feeds.dedupe import AlreadySeen, KnownStory, NewStory, SameStory, decide
 from feeds.entries import Entry
 from feeds.fetch import FetchStatus, Validators

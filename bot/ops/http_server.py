@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.ops.metrics import CONTENT_TYPE_LATEST, Metrics
 
 if TYPE_CHECKING:  # aiohttp is imported only when the endpoint is switched on
     from aiohttp import web

@@ -9,8 +9,10 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from bot import cli_feeds, cli_ops, cli_rules
-from bot.logs import setup_logging
+from bot.cli import feeds as cli_feeds
+from bot.cli import ops as cli_ops
+from bot.cli import rules as cli_rules
+from bot.ops.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_SETTINGS = 2
@@ -52,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve bundled sample entries locally and run the console pipeline on them."""
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
 
     setup_logging("WARNING")
     return asyncio.run(run_demo(every=args.every, count=args.count))
@@ -60,7 +62,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Apply database migrations and exit."""
-    from bot.db import create_engine, current_revision, upgrade
+    from bot.storage.db import create_engine, current_revision, upgrade
 
     settings = _settings_or_exit()
 
@@ -91,7 +93,7 @@ def _classify_line(title: str, summary: str) -> str:
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
     """Every feed the database knows, with its state and health."""
-    from bot.feed_report import feed_table
+    from bot.cli.feed_report import feed_table
     from bot.storage import Storage
 
     settings = _settings_or_exit()

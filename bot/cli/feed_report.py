@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.storage import FeedRow
+from bot.models import FeedRow
 
 
 def ago(when: datetime | None, now: datetime) -> str:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from bot.delivery_times import zone
-from bot.render import AlertView, RenderedMessage, item_view, render_alert, render_digest
-from bot.storage import Delivery
+from bot.delivery.render import AlertView, RenderedMessage, item_view, render_alert, render_digest
+from bot.delivery.times import zone
+from bot.models import Delivery
 from rules import RuleSet
 
 

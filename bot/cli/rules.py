@@ -1,6 +1,6 @@
 """The rules subcommands of the evbot CLI: classify, check-rules, eval-rules.
 
-``register(subparsers)`` is called by bot.cli; each command returns its exit code.
+``register(subparsers)`` is called by bot.cli.main; each command returns its exit code.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import t
 
 if TYPE_CHECKING:
-    from bot.storage import ItemRow
+    from bot.models import ItemRow
     from rules import RuleSet
 
 TELEGRAM_TEXT_LIMIT = 4096

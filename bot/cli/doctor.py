@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from bot.logs import Redactor
+from bot.ops.logs import Redactor
 from bot.settings import DEFAULT_DATABASE_URL, Settings
 from feeds.catalog import DEFAULT_CATALOG_PATH, CatalogError, FeedSpec, load_catalog
 from feeds.fetch import FetchStatus, Validators, build_client, fetch
@@ -134,7 +134,7 @@ def head_revision() -> str | None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from bot.db import MIGRATIONS_DIR
+    from bot.storage.db import MIGRATIONS_DIR
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -145,7 +145,7 @@ def _known_revisions() -> set[str]:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from bot.db import MIGRATIONS_DIR
+    from bot.storage.db import MIGRATIONS_DIR
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -162,7 +162,7 @@ def _missing_sqlite_file(url: str) -> bool:
 
 async def check_database(url: str, *, time_limit: float = DEFAULT_TIMEOUT) -> Check:
     """Connect and compare the schema revision with the newest migration (never migrates)."""
-    from bot.db import create_engine, current_revision
+    from bot.storage.db import create_engine, current_revision
 
     name = "database"
     shown = display_url(url)

@@ -18,10 +18,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.metrics import Metrics
-from bot.pacing import Pacer
-from bot.render import RenderedMessage
-from bot.storage import Delivery, Storage
+from bot.delivery.pacing import Pacer
+from bot.delivery.render import RenderedMessage
+from bot.models import Delivery
+from bot.ops.metrics import Metrics
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,181 @@
+"""The row types every part of the bot shares: feeds, stories, chats, outbox rows.
+
+Storage returns and accepts these; ingest, delivery, rendering and the Telegram
+handlers import them from here instead of importing storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """A feed as the scheduler sees it."""
+
+    id: str
+    name: str
+    url: str
+    language: str
+    interval: int | None
+    enabled: bool
+    in_catalog: bool
+    validators: str | None
+    first_success_at: datetime | None
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    last_error_kind: str | None
+    consecutive_failures: int
+    last_duration: float | None
+    next_poll_at: datetime | None
+    moved_to: str | None
+    disabled_reason: str | None
+
+    @property
+    def fetch_url(self) -> str:
+        """Where to fetch: the permanent redirect target when there is one."""
+        return self.moved_to or self.url
+
+
+@dataclass(frozen=True)
+class CatalogFeed:
+    """What the catalog says about one feed."""
+
+    id: str
+    name: str
+    url: str
+    language: str
+    interval: int | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """The outcome of one poll, as stored on the feed."""
+
+    status: str
+    success: bool
+    duration: float
+    next_poll_at: datetime
+    validators: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    moved_to: str | None = None
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """A story to insert, with its classification."""
+
+    identities: tuple[str, ...]
+    title: str
+    summary: str
+    link: str | None
+    canonical_link: str | None
+    title_key: str
+    published_at: datetime | None
+    categories: tuple[str, ...]
+    topics: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    matches: dict[str, list[str]] = field(default_factory=dict)
+    alert: bool = True
+    # Index of an earlier NewItem of the same batch that is the same story.
+    same_as_batch_index: int | None = None
+
+
+@dataclass(frozen=True)
+class SeenAgain:
+    """An entry that is a story already stored (another source, or a re-published one)."""
+
+    identities: tuple[str, ...]
+    story_id: int
+    link: str | None
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What storing a batch created."""
+
+    item_ids: list[int]
+    outbox_rows: int
+
+
+@dataclass(frozen=True)
+class KnownStoryRow:
+    """A recent story, for cross-source dedupe."""
+
+    story_id: int
+    canonical_link: str | None
+    title_key: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A stored story."""
+
+    id: int
+    feed_id: str | None
+    title: str
+    summary: str
+    link: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    categories: tuple[str, ...]
+    topics: tuple[str, ...]
+    entities: tuple[str, ...]
+    matches: dict[str, list[str]]
+    sources: tuple[str, ...]  # feed names, first one first
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    """A Telegram chat the bot talks to."""
+
+    id: int
+    type: str
+    title: str | None
+    language: str
+    active: bool
+    paused: bool
+    inactive_reason: str | None
+    # Delivery preferences (see bot.delivery.times); NULL time zone = the service default.
+    timezone: str | None = None
+    digest_mode: str = "off"
+    digest_time: str | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    link_preview: bool = False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed outbox row with what is needed to render it."""
+
+    id: int
+    chat_id: int
+    kind: str
+    attempts: int
+    reason: dict[str, Any]
+    chat_language: str
+    chat_type: str
+    item: ItemRow | None
+    # What the renderer needs from the chat's preferences.
+    chat_timezone: str | None = None
+    link_preview: bool = False
+
+
+@dataclass(frozen=True)
+class ChatStats:
+    """What /stats shows."""
+
+    chats: int
+    receiving: int  # active and not paused
+    per_category: dict[str, int]  # subscriptions of receiving chats
+    sent_since: int
+    queue: int  # pending outbox rows
