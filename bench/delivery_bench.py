@@ -30,7 +30,7 @@ from typing import Any
 from bot.models import CatalogFeed, FetchRecord
 from bot.storage import Storage
 from tests.fakes.telegram_server import RemoteFakeTelegram, spawn_fake_telegram
-from tests.support import database, story
+from tests.support import database, store, story
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -88,7 +88,7 @@ async def prepare(db_url: str, *, chats: int, stories: int) -> None:
             for n in range(stories)
         ]
         record = FetchRecord(status="ok", success=True, duration=0.0, next_poll_at=now)
-        await storage.store_batch("bench", new=new, again=[], seen=[], record=record, now=now)
+        await store(storage, "bench", new=new, record=record, now=now)
     finally:
         await storage.close()
 

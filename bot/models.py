@@ -8,7 +8,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row carries."""
+
+    ALERT = "alert"  # a story for a chat
+    BROADCAST = "broadcast"  # an admin's /broadcast text
+    NOTICE = "notice"  # an operator notice to the admins' chats
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox row stands; every row ends in one of the last four."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # given up after errors (last_error says which)
+    CANCELLED = "cancelled"  # the chat blocked the bot or is gone
+    SKIPPED = "skipped"  # no longer wanted when due: paused, unsubscribed (last_error says why)
+
+
+@dataclass(frozen=True)
+class AlertIntent:
+    """One chat is to get a story at `due`; `reason.held` when that is later than now."""
+
+    chat_id: int
+    due: datetime
+    reason: AlertReason
+
+
+@dataclass(frozen=True)
+class AlertReason:
+    """Why a chat gets a story: the categories it follows, or its own keyword; held or instant."""
+
+    categories: tuple[str, ...] = ()
+    keyword: str | None = None
+    held: bool = False  # waits for the end of quiet hours or the next digest
 
 
 @dataclass(frozen=True)
@@ -83,7 +119,8 @@ class NewItem:
     topics: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
     matches: dict[str, list[str]] = field(default_factory=dict)
-    alert: bool = True
+    # The chats to alert (from bot.delivery.planner); none for a first poll's backlog.
+    alerts: tuple[AlertIntent, ...] = ()
     # Index of an earlier NewItem of the same batch that is the same story.
     same_as_batch_index: int | None = None
 
@@ -159,15 +196,21 @@ class Delivery:
 
     id: int
     chat_id: int
-    kind: str
+    kind: OutboxKind
     attempts: int
-    reason: dict[str, Any]
+    reason: AlertReason
     chat_language: str
     chat_type: str
     item: ItemRow | None
     # What the renderer needs from the chat's preferences.
     chat_timezone: str | None = None
     link_preview: bool = False
+    text: str | None = None  # a broadcast's or notice's text
+    # The chat as it is now, for the planner's re-check before sending.
+    chat_active: bool = True
+    chat_paused: bool = False
+    chat_categories: frozenset[str] = frozenset()
+    chat_keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,3 +222,12 @@ class ChatStats:
     per_category: dict[str, int]  # subscriptions of receiving chats
     sent_since: int
     queue: int  # pending outbox rows
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A chat that may want new stories: it follows some of their categories or has keywords."""
+
+    chat: ChatRow
+    categories: frozenset[str]  # which of the asked-for categories it follows
+    keywords: tuple[str, ...] = ()  # its personal terms ("-term" excludes)

@@ -129,7 +129,6 @@ class Service:
         """Open the database, sync the catalog, start polling; lead if no other replica does."""
         settings = self.settings
         self.storage = storage = await Storage.open(settings.database_url)
-        storage.default_timezone = settings.timezone
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
         if settings.http_port is not None:
             await self._start_http(settings.http_port)
@@ -143,6 +142,7 @@ class Service:
             max_bytes=settings.max_feed_bytes,
             on_alerts=self._wake_delivery,
             metrics=self.metrics,
+            default_timezone=settings.timezone,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # APScheduler runs on real time whatever the service's clock says (tests use
@@ -210,6 +210,7 @@ class Service:
                 admin_ids=settings.admin_ids,
                 reload=self.reload_now,
                 wake_delivery=self._wake_delivery,
+                default_timezone=settings.timezone,
             )
             self.application = build_application(
                 settings.telegram_token.get_secret_value(), settings.telegram_api_url, svc

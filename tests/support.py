@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.models import NewItem
+from bot.ingest.poll import with_alerts
+from bot.models import FetchRecord, NewItem, SeenAgain, StoredBatch
+from bot.storage import Storage
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -136,3 +138,21 @@ def story(
     }
     values.update(fields)
     return NewItem(**values)  # type: ignore[arg-type]
+
+
+async def store(
+    storage: Storage,
+    feed_id: str,
+    *,
+    new: Sequence[NewItem],
+    again: Sequence[SeenAgain] = (),
+    seen: Sequence[str] = (),
+    record: FetchRecord,
+    now: datetime,
+) -> StoredBatch:
+    """`Storage.store_batch` with the planner's alerts for every new story, as ingest does."""
+    alerting = [i for i, n in enumerate(new) if n.same_as_batch_index is None]
+    planned = await with_alerts(storage, new, alerting, now)
+    return await storage.store_batch(
+        feed_id, new=planned, again=again, seen=seen, record=record, now=now
+    )

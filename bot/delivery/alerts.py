@@ -24,12 +24,8 @@ class AlertRenderer:
         """What one row's alert shows (with the chat's keyword that matched, if any)."""
         item = delivery.item
         assert item is not None
-        keyword = delivery.reason.get("keyword")
         return item_view(
-            item,
-            self.rules(),
-            delivery.chat_language,
-            keyword=keyword if isinstance(keyword, str) else None,
+            item, self.rules(), delivery.chat_language, keyword=delivery.reason.keyword
         )
 
     def zone(self, delivery: Delivery) -> ZoneInfo:
@@ -39,7 +35,7 @@ class AlertRenderer:
     def one(self, delivery: Delivery, *, compact: bool = False) -> RenderedMessage:
         """One row's message (a broadcast's text, escaped, or an alert)."""
         if delivery.item is None:
-            text = str(delivery.reason.get("text", ""))
+            text = delivery.text or ""
             return RenderedMessage(html=html.escape(text, quote=False), plain=text)
         view = self.view(delivery)
         if compact:

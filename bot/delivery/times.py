@@ -30,6 +30,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.models import ChatRow
+
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 
 DigestMode = Literal["off", "hourly", "daily"]
@@ -152,6 +154,18 @@ def prefs_from_columns(
         digest_time=parse_hhmm(digest_time) if mode == "daily" else None,
         quiet_start=start,
         quiet_end=end,
+    )
+
+
+def chat_prefs(chat: ChatRow, default_timezone: str = DEFAULT_TIMEZONE) -> DeliveryPrefs:
+    """A chat's delivery preferences, parsed (`default_timezone` if it chose none)."""
+    return prefs_from_columns(
+        timezone=chat.timezone,
+        digest_mode=chat.digest_mode,
+        digest_time=chat.digest_time,
+        quiet_start=chat.quiet_start,
+        quiet_end=chat.quiet_end,
+        default_timezone=default_timezone,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.delivery.pacing import Pacer
+from bot.delivery.planner import recheck
 from bot.delivery.render import RenderedMessage
 from bot.models import Delivery
 from bot.ops.metrics import Metrics
@@ -154,7 +155,7 @@ class Renderer(Protocol):
 
 def should_combine(rows: Sequence[Delivery]) -> bool:
     """A burst of more than COALESCE_OVER alerts, or held digest rows, goes out as one message."""
-    return len(rows) > COALESCE_OVER or any(r.reason.get("digest") for r in rows)
+    return len(rows) > COALESCE_OVER or any(r.reason.held for r in rows)
 
 
 class DeliveryWorker:
@@ -259,6 +260,9 @@ class DeliveryWorker:
             return None
 
     async def _deliver_chat(self, rows: list[Delivery]) -> None:
+        rows = await self._still_wanted(rows)
+        if not rows:
+            return
         combine = should_combine(rows)
         chosen = rows if combine else rows[:1]
         try:
@@ -280,6 +284,21 @@ class DeliveryWorker:
             first_id = first_id if first_id is not None else message_id
         await self.storage.mark_sent_many([r.id for r in chosen], first_id, self.clock.now())
         self._sent(chosen)
+
+    async def _still_wanted(self, rows: list[Delivery]) -> list[Delivery]:
+        """Rows the planner still sends now; the others end as skipped, with why."""
+        keep: list[Delivery] = []
+        skipped: dict[str, list[int]] = {}
+        for row in rows:
+            why = recheck(row)
+            if why is None:
+                keep.append(row)
+            else:
+                skipped.setdefault(why, []).append(row.id)
+        for why, ids in skipped.items():
+            log.info("chat %s: %d queued rows skipped (%s)", rows[0].chat_id, len(ids), why)
+            await self.storage.mark_skipped(ids, why)
+        return keep
 
     def _sent(self, rows: Sequence[Delivery]) -> None:
         self.sent += 1

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from bot.clock import Clock
+from bot.delivery.planner import KeywordCache, StoryFacts, plan_alerts
+from bot.delivery.times import DEFAULT_TIMEZONE
 from bot.models import FeedRow, FetchRecord, NewItem, SeenAgain
 from bot.ops.metrics import Metrics
 from bot.storage import Storage
@@ -58,6 +60,7 @@ class Ingestor:
         rng: random.Random | None = None,
         on_alerts: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
+        default_timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         self.storage = storage
         self.client = client
@@ -68,6 +71,8 @@ class Ingestor:
         self.rng = rng or random.Random()
         self.on_alerts = on_alerts
         self.metrics = metrics
+        self.default_timezone = default_timezone
+        self.keyword_cache = KeywordCache()
         self.passes = 0
         self._pass_done = asyncio.Condition()
 
@@ -190,6 +195,7 @@ class Ingestor:
         rules = self.rules()
         new: list[NewItem] = []
         new_index: dict[int, int] = {}  # decision index -> index in `new`
+        to_plan: list[int] = []  # indexes in `new` of stories that may alert
         again: list[SeenAgain] = []
         seen_only: list[str] = []
         for index, decision in enumerate(decisions):
@@ -197,6 +203,8 @@ class Ingestor:
             identities = tuple(dict.fromkeys((entry.identity, *entry.identities)))
             match decision:
                 case NewStory(alert=alert):
+                    if alert:
+                        to_plan.append(len(new))
                     result = rules.classify(entry.title, entry.summary, feed.language)
                     new_index[index] = len(new)
                     new.append(
@@ -207,7 +215,6 @@ class Ingestor:
                             topics=result.topics,
                             entities=result.entities,
                             matches={k: [h.term for h in v] for k, v in result.matches.items()},
-                            alert=alert,
                         )
                     )
                 case SameStory(story_id=int(story_id)):
@@ -223,6 +230,14 @@ class Ingestor:
                     )
                 case AlreadySeen():
                     seen_only.extend(identities)
+        new = await with_alerts(
+            self.storage,
+            new,
+            to_plan,
+            now,
+            default_timezone=self.default_timezone,
+            cache=self.keyword_cache,
+        )
         stored = await self.storage.store_batch(
             feed.id,
             new=new,
@@ -243,6 +258,35 @@ class Ingestor:
                 len(stored.item_ids),
                 stored.outbox_rows,
             )
+
+
+async def with_alerts(
+    storage: Storage,
+    items: Sequence[NewItem],
+    alerting: Iterable[int],
+    now: datetime,
+    *,
+    default_timezone: str = DEFAULT_TIMEZONE,
+    cache: KeywordCache | None = None,
+) -> list[NewItem]:
+    """`items` with the alerts the planner decides for those at the `alerting` indexes."""
+    chosen = sorted(set(alerting))
+    if not chosen:
+        return list(items)
+    categories = {c for i in chosen for c in items[i].categories}
+    candidates = await storage.audience(categories)
+    out = list(items)
+    for i in chosen:
+        item = items[i]
+        intents = plan_alerts(
+            StoryFacts(item.title, item.summary, item.categories),
+            candidates,
+            now,
+            default_timezone=default_timezone,
+            cache=cache,
+        )
+        out[i] = replace(item, alerts=tuple(intents))
+    return out
 
 
 def _new_item(entry: Entry, identities: tuple[str, ...], **extra: Any) -> NewItem:

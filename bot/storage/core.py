@@ -16,9 +16,10 @@ from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.delivery.keywords import EXCLUDED, KeywordMatchers, compile_keywords, keyword_decision
-from bot.delivery.times import DEFAULT_TIMEZONE, DeliveryPrefs, prefs_from_columns, release_time
 from bot.models import (
+    AlertIntent,
+    AlertReason,
+    Candidate,
     CatalogFeed,
     ChatRow,
     ChatStats,
@@ -28,6 +29,8 @@ from bot.models import (
     ItemRow,
     KnownStoryRow,
     NewItem,
+    OutboxKind,
+    OutboxStatus,
     SeenAgain,
     StoredBatch,
 )
@@ -47,6 +50,24 @@ def _json_list(value: str | None) -> tuple[str, ...]:
     return tuple(json.loads(value)) if value else ()
 
 
+def _reason_columns(reason: AlertReason) -> dict[str, Any]:
+    return {
+        "reason_categories": ",".join(reason.categories),
+        "reason_keyword": reason.keyword,
+        "held": reason.held,
+    }
+
+
+def _reason(row: Row[Any]) -> AlertReason:
+    m = row._mapping
+    categories = m["reason_categories"] or ""
+    return AlertReason(
+        categories=tuple(c for c in categories.split(",") if c),
+        keyword=m["reason_keyword"],
+        held=bool(m["held"]),
+    )
+
+
 def _feed_row(row: Row[Any]) -> FeedRow:
     m = row._mapping
     return FeedRow(**{name: m[name] for name in FeedRow.__dataclass_fields__})
@@ -62,9 +83,6 @@ class Storage:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # The time zone of chats that chose none (the service sets EVBOT_TIMEZONE here).
-        self.default_timezone = DEFAULT_TIMEZONE
-        self._matchers: dict[tuple[str, ...], KeywordMatchers] = {}
 
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None, migrate: bool = True) -> Storage:
@@ -288,8 +306,7 @@ class Storage:
                     continue
                 story_id = await self._insert_item(conn, feed_id, entry, now)
                 item_ids.append(story_id)
-                if entry.alert:
-                    outbox_rows += await self._enqueue_alert(conn, story_id, entry, now)
+                outbox_rows += await self._enqueue_alerts(conn, story_id, entry.alerts, now)
             for dup in again:
                 await self._link_source(conn, dup.story_id, feed_id, dup.identities, dup.link, now)
             if seen:
@@ -353,63 +370,29 @@ class Storage:
             ],
         )
 
-    async def _enqueue_alert(
-        self, conn: AsyncConnection, story_id: int, entry: NewItem, now: datetime
+    async def _enqueue_alerts(
+        self, conn: AsyncConnection, story_id: int, intents: Sequence[AlertIntent], now: datetime
     ) -> int:
-        """One outbox row per receiving chat: by category, or by the chat's own keyword.
-
-        A chat's `-term` exclusion that the story matches suppresses it for that
-        chat, categories or not. A chat in quiet hours or on a digest gets its
-        row held until release (bot.delivery.times) and marked `"digest": true`.
-        """
-        per_chat: dict[int, list[str]] = {}
-        if entry.categories:
-            rows = await conn.execute(
-                select(t.subscriptions.c.chat_id, t.subscriptions.c.category)
-                .join(t.chats, t.chats.c.id == t.subscriptions.c.chat_id)
-                .where(
-                    t.subscriptions.c.category.in_(list(entry.categories)),
-                    t.chats.c.active.is_(True),
-                    t.chats.c.paused.is_(False),
-                )
-            )
-            for chat_id, category in rows:
-                per_chat.setdefault(int(chat_id), []).append(category)
-        keyword_hits: dict[int, str] = {}
-        for chat_id, terms in (await self._receiving_keywords(conn)).items():
-            match = keyword_decision(self._keyword_matchers(terms), entry.title, entry.summary)
-            if match is EXCLUDED:
-                per_chat.pop(chat_id, None)
-            elif isinstance(match, str):
-                keyword_hits[chat_id] = match
-                per_chat.setdefault(chat_id, [])
-        if not per_chat:
+        """One outbox row per intent (decided by bot.delivery.planner)."""
+        if not intents:
             return 0
-        prefs = await self._delivery_prefs(conn, list(per_chat))
-        rows_out = []
-        for chat_id, cats in per_chat.items():
-            reason: dict[str, Any] = {"categories": sorted(cats)}
-            if chat_id in keyword_hits:
-                reason["keyword"] = keyword_hits[chat_id]
-            at = now
-            if chat_id in prefs:
-                at = release_time(prefs[chat_id], now)
-                if at > now:
-                    reason["digest"] = True
-            rows_out.append(
+        await conn.execute(
+            self._insert_ignore(t.outbox),
+            [
                 {
                     "item_id": story_id,
-                    "chat_id": chat_id,
-                    "kind": "alert",
-                    "reason": json.dumps(reason, ensure_ascii=False),
-                    "status": "pending",
+                    "chat_id": intent.chat_id,
+                    "kind": OutboxKind.ALERT.value,
+                    **_reason_columns(intent.reason),
+                    "status": OutboxStatus.PENDING.value,
                     "attempts": 0,
-                    "next_attempt_at": at,
+                    "next_attempt_at": intent.due,
                     "created_at": now,
                 }
-            )
-        await conn.execute(self._insert_ignore(t.outbox), rows_out)
-        return len(rows_out)
+                for intent in intents
+            ],
+        )
+        return len(intents)
 
     async def _sources(
         self, conn: AsyncConnection, item_ids: Sequence[int]
@@ -542,8 +525,10 @@ class Storage:
             )
             result = await conn.execute(
                 update(t.outbox)
-                .where(t.outbox.c.chat_id == chat_id, t.outbox.c.status == "pending")
-                .values(status="cancelled", last_error=reason)
+                .where(
+                    t.outbox.c.chat_id == chat_id, t.outbox.c.status == OutboxStatus.PENDING.value
+                )
+                .values(status=OutboxStatus.CANCELLED.value, last_error=reason)
             )
         return int(result.rowcount or 0)
 
@@ -595,63 +580,42 @@ class Storage:
     # `update_chat`); personal keywords in `chat_keywords`. Also the read-only
     # counts behind /stats and the broadcast fan-out.
 
-    def _keyword_matchers(self, terms: Sequence[str]) -> KeywordMatchers:
-        key = tuple(sorted(terms))
-        found = self._matchers.get(key)
-        if found is None:
-            if len(self._matchers) > 10_000:
-                self._matchers.clear()
-            found = self._matchers[key] = compile_keywords(key)
-        return found
-
-    async def _receiving_keywords(self, conn: AsyncConnection) -> dict[int, list[str]]:
-        """Keywords of every chat that currently receives alerts."""
-        rows = await conn.execute(
-            select(t.chat_keywords.c.chat_id, t.chat_keywords.c.term)
-            .join(t.chats, t.chats.c.id == t.chat_keywords.c.chat_id)
-            .where(t.chats.c.active.is_(True), t.chats.c.paused.is_(False))
-        )
+    async def audience(self, categories: Collection[str]) -> list[Candidate]:
+        """Active chats that follow any of these categories or have keywords of their own."""
+        wanted = sorted(set(categories))
+        per_chat: dict[int, set[str]] = {}
         terms: dict[int, list[str]] = {}
-        for chat_id, term in rows:
-            terms.setdefault(int(chat_id), []).append(term)
-        return terms
-
-    async def _delivery_prefs(
-        self, conn: AsyncConnection, chat_ids: Sequence[int]
-    ) -> dict[int, DeliveryPrefs]:
-        """Preferences of the chats that hold alerts (digest or quiet hours) among these."""
-        found: dict[int, DeliveryPrefs] = {}
-        c = t.chats.c
-        for start in range(0, len(chat_ids), 500):
+        async with self.engine.connect() as conn:
+            if wanted:
+                rows = await conn.execute(
+                    select(t.subscriptions.c.chat_id, t.subscriptions.c.category)
+                    .join(t.chats, t.chats.c.id == t.subscriptions.c.chat_id)
+                    .where(t.subscriptions.c.category.in_(wanted), t.chats.c.active.is_(True))
+                )
+                for chat_id, category in rows:
+                    per_chat.setdefault(int(chat_id), set()).add(category)
             rows = await conn.execute(
-                select(
-                    c.id, c.timezone, c.digest_mode, c.digest_time, c.quiet_start, c.quiet_end
-                ).where(
-                    c.id.in_(list(chat_ids[start : start + 500])),
-                    or_(c.digest_mode != "off", c.quiet_start.is_not(None)),
-                )
+                select(t.chat_keywords.c.chat_id, t.chat_keywords.c.term)
+                .join(t.chats, t.chats.c.id == t.chat_keywords.c.chat_id)
+                .where(t.chats.c.active.is_(True))
             )
-            for r in rows:
-                found[int(r.id)] = prefs_from_columns(
-                    timezone=r.timezone,
-                    digest_mode=r.digest_mode,
-                    digest_time=r.digest_time,
-                    quiet_start=r.quiet_start,
-                    quiet_end=r.quiet_end,
-                    default_timezone=self.default_timezone,
-                )
-        return found
-
-    def delivery_prefs(self, chat: ChatRow) -> DeliveryPrefs:
-        """A chat's delivery preferences, parsed (the service's time zone if it chose none)."""
-        return prefs_from_columns(
-            timezone=chat.timezone,
-            digest_mode=chat.digest_mode,
-            digest_time=chat.digest_time,
-            quiet_start=chat.quiet_start,
-            quiet_end=chat.quiet_end,
-            default_timezone=self.default_timezone,
-        )
+            for chat_id, term in rows:
+                terms.setdefault(int(chat_id), []).append(term)
+            ids = sorted(set(per_chat) | set(terms))
+            chats: dict[int, ChatRow] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for row in await conn.execute(select(t.chats).where(t.chats.c.id.in_(chunk))):
+                    chats[int(row.id)] = _chat_row(row)
+        return [
+            Candidate(
+                chat=chats[chat_id],
+                categories=frozenset(per_chat.get(chat_id, ())),
+                keywords=tuple(terms.get(chat_id, ())),
+            )
+            for chat_id in ids
+            if chat_id in chats
+        ]
 
     async def release_held(self, chat_id: int, at: datetime) -> int:
         """Re-time a chat's held (digest) rows to `at` (now after /quiet off); returns how many."""
@@ -660,10 +624,10 @@ class Storage:
                 update(t.outbox)
                 .where(
                     t.outbox.c.chat_id == chat_id,
-                    t.outbox.c.status == "pending",
-                    t.outbox.c.kind == "alert",
+                    t.outbox.c.status == OutboxStatus.PENDING.value,
+                    t.outbox.c.kind == OutboxKind.ALERT.value,
                     t.outbox.c.attempts == 0,
-                    t.outbox.c.reason.like('%"digest": true%'),
+                    t.outbox.c.held.is_(True),
                 )
                 .values(next_attempt_at=at)
             )
@@ -746,14 +710,17 @@ class Storage:
                 (
                     await conn.execute(
                         select(func.count()).where(
-                            t.outbox.c.status == "sent", t.outbox.c.sent_at >= since
+                            t.outbox.c.status == OutboxStatus.SENT.value,
+                            t.outbox.c.sent_at >= since,
                         )
                     )
                 ).scalar_one()
             )
             queue = int(
                 (
-                    await conn.execute(select(func.count()).where(t.outbox.c.status == "pending"))
+                    await conn.execute(
+                        select(func.count()).where(t.outbox.c.status == OutboxStatus.PENDING.value)
+                    )
                 ).scalar_one()
             )
         return ChatStats(chats, active, per_category, sent, queue)
@@ -763,16 +730,18 @@ class Storage:
         receiving = select(t.chats.c.id).where(
             t.chats.c.active.is_(True), t.chats.c.paused.is_(False)
         )
-        return await self._enqueue_text(receiving, "broadcast", text, now)
+        return await self._enqueue_text(receiving, OutboxKind.BROADCAST, text, now)
 
     async def enqueue_notice(self, chat_ids: Collection[int], text: str, now: datetime) -> int:
         """Queue an operator notice for these chats (those the bot knows and can reach)."""
         known = select(t.chats.c.id).where(
             t.chats.c.id.in_(list(chat_ids)), t.chats.c.active.is_(True)
         )
-        return await self._enqueue_text(known, "notice", text, now)
+        return await self._enqueue_text(known, OutboxKind.NOTICE, text, now)
 
-    async def _enqueue_text(self, chats_query: Any, kind: str, text: str, now: datetime) -> int:
+    async def _enqueue_text(
+        self, chats_query: Any, kind: OutboxKind, text: str, now: datetime
+    ) -> int:
         async with self.engine.begin() as conn:
             ids = [int(r[0]) for r in await conn.execute(chats_query)]
             if ids:
@@ -782,9 +751,9 @@ class Storage:
                         {
                             "item_id": None,
                             "chat_id": chat_id,
-                            "kind": kind,
-                            "reason": json.dumps({"text": text}, ensure_ascii=False),
-                            "status": "pending",
+                            "kind": kind.value,
+                            "text": text,
+                            "status": OutboxStatus.PENDING.value,
                             "attempts": 0,
                             "next_attempt_at": now,
                             "created_at": now,
@@ -804,7 +773,10 @@ class Storage:
         A chat's rows come together so the worker can combine a burst into one
         message; chats still inside their pacing interval are left for later.
         """
-        due_filter = [t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= now]
+        due_filter = [
+            t.outbox.c.status == OutboxStatus.PENDING.value,
+            t.outbox.c.next_attempt_at <= now,
+        ]
         if exclude_chats:
             due_filter.append(t.outbox.c.chat_id.not_in(list(exclude_chats)))
         chats_due = (
@@ -822,6 +794,8 @@ class Storage:
                 t.chats.c.type.label("chat_type"),
                 t.chats.c.timezone.label("chat_timezone"),
                 t.chats.c.link_preview.label("chat_link_preview"),
+                t.chats.c.active.label("chat_active"),
+                t.chats.c.paused.label("chat_paused"),
             )
             .join(chats_due, chats_due.c.chat_id == t.outbox.c.chat_id)
             .join(t.chats, t.chats.c.id == t.outbox.c.chat_id)
@@ -838,18 +812,39 @@ class Storage:
                 ).all()
                 sources = await self._sources(conn, item_ids)
                 items = {r.id: self._item_row(r, sources) for r in item_rows}
+            chat_ids = sorted({int(r.chat_id) for r in rows})
+            follows: dict[int, set[str]] = {}
+            terms: dict[int, list[str]] = {}
+            if chat_ids:
+                for chat_id, category in await conn.execute(
+                    select(t.subscriptions.c.chat_id, t.subscriptions.c.category).where(
+                        t.subscriptions.c.chat_id.in_(chat_ids)
+                    )
+                ):
+                    follows.setdefault(int(chat_id), set()).add(category)
+                for chat_id, term in await conn.execute(
+                    select(t.chat_keywords.c.chat_id, t.chat_keywords.c.term).where(
+                        t.chat_keywords.c.chat_id.in_(chat_ids)
+                    )
+                ):
+                    terms.setdefault(int(chat_id), []).append(term)
         return [
             Delivery(
                 id=r.id,
                 chat_id=r.chat_id,
-                kind=r.kind,
+                kind=OutboxKind(r.kind),
                 attempts=r.attempts,
-                reason=json.loads(r.reason or "{}"),
+                reason=_reason(r),
                 chat_language=r.chat_language,
                 chat_type=r.chat_type,
                 item=items.get(r.item_id) if r.item_id is not None else None,
                 chat_timezone=r.chat_timezone,
                 link_preview=bool(r.chat_link_preview),
+                text=r.text,
+                chat_active=bool(r.chat_active),
+                chat_paused=bool(r.chat_paused),
+                chat_categories=frozenset(follows.get(int(r.chat_id), ())),
+                chat_keywords=tuple(terms.get(int(r.chat_id), ())),
             )
             for r in rows
         ]
@@ -863,7 +858,7 @@ class Storage:
                 update(t.outbox)
                 .where(t.outbox.c.id.in_(list(delivery_ids)))
                 .values(
-                    status="sent",
+                    status=OutboxStatus.SENT.value,
                     sent_at=now,
                     sent_message_id=message_id,
                     attempts=t.outbox.c.attempts + 1,
@@ -893,13 +888,15 @@ class Storage:
             await conn.execute(
                 delete(t.outbox).where(
                     t.outbox.c.chat_id == old_id,
-                    t.outbox.c.status == "pending",
+                    t.outbox.c.status == OutboxStatus.PENDING.value,
                     t.outbox.c.item_id.in_(taken),
                 )
             )
             await conn.execute(
                 update(t.outbox)
-                .where(t.outbox.c.chat_id == old_id, t.outbox.c.status == "pending")
+                .where(
+                    t.outbox.c.chat_id == old_id, t.outbox.c.status == OutboxStatus.PENDING.value
+                )
                 .values(chat_id=new_id, next_attempt_at=now)
             )
             await conn.execute(
@@ -914,7 +911,7 @@ class Storage:
             value = (
                 await conn.execute(
                     select(func.min(t.outbox.c.next_attempt_at)).where(
-                        t.outbox.c.status == "pending"
+                        t.outbox.c.status == OutboxStatus.PENDING.value
                     )
                 )
             ).scalar()
@@ -939,7 +936,23 @@ class Storage:
             await conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.id == delivery_id)
-                .values(status="dead", attempts=t.outbox.c.attempts + 1, last_error=error)
+                .values(
+                    status=OutboxStatus.DEAD.value,
+                    attempts=t.outbox.c.attempts + 1,
+                    last_error=error,
+                )
+            )
+
+    async def mark_skipped(self, delivery_ids: Sequence[int], why: str) -> None:
+        """End rows that are no longer wanted (the chat paused, unsubscribed…), keeping why."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(
+                    t.outbox.c.id.in_(list(delivery_ids)),
+                    t.outbox.c.status == OutboxStatus.PENDING.value,
+                )
+                .values(status=OutboxStatus.SKIPPED.value, last_error=why)
             )
 
     async def outbox_counts(self) -> dict[str, int]:
@@ -950,17 +963,17 @@ class Storage:
             )
             return {status: int(n) for status, n in rows}
 
-    async def delivery_reason(self, chat_id: int, item_id: int) -> dict[str, Any] | None:
+    async def delivery_reason(self, chat_id: int, item_id: int) -> AlertReason | None:
         """Why a story was queued for a chat (None if it never was)."""
         async with self.engine.connect() as conn:
-            value = (
+            row = (
                 await conn.execute(
-                    select(t.outbox.c.reason).where(
+                    select(t.outbox).where(
                         t.outbox.c.chat_id == chat_id, t.outbox.c.item_id == item_id
                     )
                 )
-            ).scalar()
-        return None if value is None else dict(json.loads(value))
+            ).first()
+        return None if row is None else _reason(row)
 
     # ---- metrics -------------------------------------------------------------
     # Read-only queries behind the scrape-time gauges of bot/metrics.py.
@@ -971,7 +984,7 @@ class Storage:
             row = (
                 await conn.execute(
                     select(func.count(), func.min(t.outbox.c.created_at)).where(
-                        t.outbox.c.status == "pending"
+                        t.outbox.c.status == OutboxStatus.PENDING.value
                     )
                 )
             ).one()
@@ -990,7 +1003,7 @@ class Storage:
         """
         async with self.engine.begin() as conn:
             pending = select(t.outbox.c.item_id).where(
-                t.outbox.c.status == "pending", t.outbox.c.item_id.is_not(None)
+                t.outbox.c.status == OutboxStatus.PENDING.value, t.outbox.c.item_id.is_not(None)
             )
             old = select(t.items.c.id).where(
                 t.items.c.first_seen_at < items_before, t.items.c.id.not_in(pending)

@@ -163,10 +163,15 @@ outbox = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=True),
     Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", String(16), nullable=False, default="alert"),
-    # Why this chat gets it: JSON {"categories": [...], "keyword": "..."}; also the broadcast text.
-    Column("reason", Text, nullable=False, default="{}"),
-    Column("status", String(16), nullable=False, default="pending"),
+    Column("kind", String(16), nullable=False, default="alert"),  # bot.models.OutboxKind
+    # Why this chat gets it (bot.models.AlertReason, migration 0003): the categories
+    # it follows (comma-separated ids), or its keyword; held until quiet hours or
+    # the digest end. Broadcasts and notices carry their text instead.
+    Column("reason_categories", Text, nullable=False, default="", server_default=""),
+    Column("reason_keyword", Text, nullable=True),
+    Column("held", Boolean, nullable=False, default=False, server_default=false()),
+    Column("text", Text, nullable=True),
+    Column("status", String(16), nullable=False, default="pending"),  # bot.models.OutboxStatus
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

@@ -47,7 +47,9 @@ from bot.delivery.render import (
     visible_length,
 )
 from bot.delivery.times import (
+    DEFAULT_TIMEZONE,
     DeliveryPrefs,
+    chat_prefs,
     format_hhmm,
     parse_hhmm,
     parse_quiet_range,
@@ -102,6 +104,12 @@ class Services:
     reload: Callable[[], Awaitable[list[ReloadOutcome]]] = field(default=_no_reload)
     # Tell the delivery worker rows became due now (/quiet off, /digest off, /broadcast).
     wake_delivery: Callable[[], None] = field(default=_nothing)
+    # The time zone of chats that chose none (EVBOT_TIMEZONE).
+    default_timezone: str = DEFAULT_TIMEZONE
+
+    def prefs(self, chat: ChatRow) -> DeliveryPrefs:
+        """A chat's delivery preferences, parsed."""
+        return chat_prefs(chat, self.default_timezone)
 
 
 def services(context: Context) -> Services:
@@ -348,7 +356,7 @@ async def settings(update: Update, context: Context) -> None:
     svc = services(context)
     subscribed = await svc.storage.subscriptions(chat.id)
     terms = await svc.storage.keywords(chat.id)
-    prefs = svc.storage.delivery_prefs(chat)
+    prefs = svc.prefs(chat)
     lang = chat.language
     await _reply(
         update,
@@ -414,7 +422,7 @@ async def _latest_page(
     heading = t(lang, "latest_title", category=label).replace("<b>", "").replace("</b>", "")
     views = [item_view(item, rules, lang) for item in items[:LATEST_PAGE]]
     message = render_latest(
-        views, heading=heading, lang=lang, tz=svc.storage.delivery_prefs(chat).timezone
+        views, heading=heading, lang=lang, tz=svc.prefs(chat).timezone
     )
     more = len(items) > LATEST_PAGE and offset + LATEST_PAGE < _MAX_OFFSET
     return message.html, more
@@ -529,7 +537,7 @@ async def _apply_prefs(context: Context, chat: ChatRow, **values: Any) -> tuple[
     now = svc.clock.now()
     await svc.storage.update_chat(chat.id, now, **values)
     fresh = await _fresh(context, chat)
-    at = release_time(svc.storage.delivery_prefs(fresh), now)
+    at = release_time(svc.prefs(fresh), now)
     moved = await svc.storage.release_held(chat.id, at)
     if moved and at <= now:
         svc.wake_delivery()
@@ -559,7 +567,7 @@ async def digest(update: Update, context: Context, chat: ChatRow) -> None:
         await _reply(update, t(lang, "digest_usage"))
         return
     fresh, _ = await _apply_prefs(context, chat, digest_mode="daily", digest_time=format_hhmm(at))
-    zone = services(context).storage.delivery_prefs(fresh).timezone.key
+    zone = services(context).prefs(fresh).timezone.key
     await _reply(update, t(lang, "digest_set_daily", time=format_hhmm(at), timezone=zone))
 
 
@@ -578,7 +586,7 @@ async def quiet(update: Update, context: Context, chat: ChatRow) -> None:
         return
     start_at, end_at = (format_hhmm(x) for x in window)
     fresh, _ = await _apply_prefs(context, chat, quiet_start=start_at, quiet_end=end_at)
-    zone = services(context).storage.delivery_prefs(fresh).timezone.key
+    zone = services(context).prefs(fresh).timezone.key
     await _reply(update, t(lang, "quiet_set", start=start_at, end=end_at, timezone=zone))
 
 
@@ -588,7 +596,7 @@ async def timezone(update: Update, context: Context, chat: ChatRow) -> None:
     args = _args(context)
     lang = chat.language
     if not args:
-        zone = services(context).storage.delivery_prefs(chat).timezone.key
+        zone = services(context).prefs(chat).timezone.key
         await _reply(update, t(lang, "timezone_usage", timezone=html.escape(zone)))
         return
     name = valid_timezone(" ".join(args))
@@ -676,7 +684,7 @@ async def _answer_why(update: Update, context: Context, chat: ChatRow, data: str
         await query.answer(t(lang, "why_missing"), show_alert=True)
         return
     known = {c.id for c in rules.categories}
-    cats = [c for c in reason.get("categories", []) if c in item.matches and c in known]
+    cats = [c for c in reason.categories if c in item.matches and c in known]
     parts: list[str] = []
     if cats:
         explanation = "; ".join(
@@ -691,9 +699,8 @@ async def _answer_why(update: Update, context: Context, chat: ChatRow, data: str
                 explanation=explanation,
             )
         )
-    keyword = reason.get("keyword")
-    if isinstance(keyword, str) and keyword:
-        parts.append(t(lang, "why_keyword", keyword=keyword))
+    if reason.keyword:
+        parts.append(t(lang, "why_keyword", keyword=reason.keyword))
     text = "\n".join(parts) or t(lang, "why_missing")
     # Telegram caps callback answers at 200 characters.
     await query.answer(shorten(text, 200) if len(text) > 200 else text, show_alert=True)
@@ -752,7 +759,7 @@ async def on_migrate(update: Update, context: Context) -> None:
 def _when(value: datetime | None, chat: ChatRow, svc: Services, lang: str) -> str:
     if value is None:
         return t(lang, "never")
-    tz = svc.storage.delivery_prefs(chat).timezone
+    tz = svc.prefs(chat).timezone
     return value.astimezone(tz).strftime("%d.%m %H:%M")
 
 
@@ -761,7 +768,7 @@ async def stats(update: Update, context: Context, chat: ChatRow) -> None:
     """/stats: chats, receiving chats, subscriptions per category, sent today, queue depth."""
     svc = services(context)
     lang = chat.language
-    tz = svc.storage.delivery_prefs(chat).timezone
+    tz = svc.prefs(chat).timezone
     local = svc.clock.now().astimezone(tz)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     counts = await svc.storage.chat_stats(midnight)

@@ -22,7 +22,7 @@ from bot.storage import Storage
 from bot.telegram_app.sender import TelegramSender
 from rules import load_rules
 from tests.fakes.telegram_server import FakeTelegram
-from tests.support import FakeClock, database, story
+from tests.support import FakeClock, database, store, story
 
 RULES = load_rules()
 
@@ -73,7 +73,7 @@ class Rig:
                 )
             )
         record = FetchRecord(status="ok", success=True, duration=0.0, next_poll_at=self.clock.now())
-        await self.storage.store_batch(
+        await store(self.storage,
             "f", new=new, again=[], seen=[], record=record, now=self.clock.now()
         )
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.models import CatalogFeed, FetchRecord, NewItem, SeenAgain
 from bot.storage import Storage
-from tests.support import DatabaseTarget, FakeClock, story
+from tests.support import DatabaseTarget, FakeClock, store, story
 
 CATS = ("battery-manufacturing", "regulation", "ev-market")
 
@@ -25,10 +25,8 @@ def ok(clock: FakeClock, validators: str | None = '{"etag": "x"}') -> FetchRecor
     )
 
 
-def item(
-    identity: str, categories: tuple[str, ...], *, alert: bool = True, **kw: object
-) -> NewItem:
-    return story(identity, categories, alert=alert, **kw)
+def item(identity: str, categories: tuple[str, ...], **kw: object) -> NewItem:
+    return story(identity, categories, **kw)
 
 
 async def chat(storage: Storage, clock: FakeClock, chat_id: int, cats: tuple[str, ...]) -> None:
@@ -107,7 +105,8 @@ async def test_new_story_queues_one_alert_per_subscribed_active_chat(
     await chat(storage, clock, 4, ("regulation",))
     await storage.update_chat(4, clock.now(), paused=True)
 
-    batch = await storage.store_batch(
+    batch = await store(
+        storage,
         "f1",
         new=[item("e1", ("regulation", "battery-manufacturing"))],
         again=[],
@@ -118,17 +117,18 @@ async def test_new_story_queues_one_alert_per_subscribed_active_chat(
     assert batch.outbox_rows == 2
     due = await storage.due_deliveries(clock.now())
     assert sorted(d.chat_id for d in due) == [1, 2]
-    reasons = {d.chat_id: d.reason["categories"] for d in due}
-    assert reasons[2] == ["battery-manufacturing", "regulation"]
+    reasons = {d.chat_id: d.reason.categories for d in due}
+    assert reasons[2] == ("battery-manufacturing", "regulation")
     assert await storage.seen_identities("f1", ["e1", "e2"]) == {"e1"}
 
 
 async def test_backlog_items_are_stored_without_alerts(storage: Storage, clock: FakeClock) -> None:
     await storage.sync_catalog([feed()])
     await chat(storage, clock, 1, CATS)
+    # A first poll's backlog: ingest plans no alerts for it.
     await storage.store_batch(
         "f1",
-        new=[item("old", CATS, alert=False)],
+        new=[item("old", CATS)],
         again=[],
         seen=[],
         record=ok(clock),
@@ -143,11 +143,13 @@ async def test_same_story_from_second_feed_is_a_source_not_a_new_alert(
 ) -> None:
     await storage.sync_catalog([feed("a"), feed("b")])
     await chat(storage, clock, 1, CATS)
-    first = await storage.store_batch(
+    first = await store(
+        storage,
         "a", new=[item("x", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
     )
     clock.advance(60)
-    await storage.store_batch(
+    await store(
+        storage,
         "b",
         new=[],
         again=[SeenAgain(("y",), first.item_ids[0], "https://other.example/y")],
@@ -167,7 +169,8 @@ async def test_same_story_twice_in_one_batch_is_stored_once(
 ) -> None:
     await storage.sync_catalog([feed()])
     await chat(storage, clock, 1, CATS)
-    batch = await storage.store_batch(
+    batch = await store(
+        storage,
         "f1",
         new=[item("p", ("regulation",)), item("q", (), same_as_batch_index=0)],
         again=[],
@@ -184,7 +187,8 @@ async def test_deliveries_interleave_chats_fairly(storage: Storage, clock: FakeC
     await storage.sync_catalog([feed()])
     for chat_id in (1, 2, 3):
         await chat(storage, clock, chat_id, ("regulation",))
-    await storage.store_batch(
+    await store(
+        storage,
         "f1",
         new=[item(f"s{i}", ("regulation",)) for i in range(3)],
         again=[],
@@ -203,7 +207,8 @@ async def test_sent_retried_dead_and_deactivated(storage: Storage, clock: FakeCl
     await storage.sync_catalog([feed()])
     await chat(storage, clock, 1, ("regulation",))
     await chat(storage, clock, 2, ("regulation",))
-    await storage.store_batch(
+    await store(
+        storage,
         "f1",
         new=[item("a", ("regulation",)), item("b", ("regulation",))],
         again=[],
@@ -234,7 +239,8 @@ async def test_sent_retried_dead_and_deactivated(storage: Storage, clock: FakeCl
 
 async def test_latest_by_category_and_times_are_utc(storage: Storage, clock: FakeClock) -> None:
     await storage.sync_catalog([feed()])
-    await storage.store_batch(
+    await store(
+        storage,
         "f1",
         new=[item("r", ("regulation",)), item("m", ("ev-market",))],
         again=[],
@@ -254,7 +260,8 @@ async def test_migrated_group_keeps_subscriptions_and_pending_alerts(
     await storage.sync_catalog([feed()])
     await storage.ensure_chat(-5, type="group", title="G", language="tr", now=clock.now())
     await storage.set_subscriptions(-5, ("regulation", "ev-market"))
-    await storage.store_batch(
+    await store(
+        storage,
         "f1", new=[item("a", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
     )
     await storage.migrate_chat(-5, -1005, clock.now())
@@ -288,7 +295,8 @@ async def test_retention_keeps_tombstones_so_old_entries_stay_seen(
 ) -> None:
     await storage.sync_catalog([feed()])
     await chat(storage, clock, 1, ("regulation",))
-    await storage.store_batch(
+    await store(
+        storage,
         "f1",
         new=[item("old", ("regulation",))],
         again=[],
@@ -297,7 +305,8 @@ async def test_retention_keeps_tombstones_so_old_entries_stay_seen(
         now=clock.now(),
     )
     clock.advance(40 * 86400)
-    await storage.store_batch(
+    await store(
+        storage,
         "f1",
         new=[item("fresh", ("regulation",))],
         again=[],

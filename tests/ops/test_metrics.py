@@ -15,7 +15,7 @@ from feeds.fetch import build_client
 from rules import load_rules
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.feed_xml import FeedItem
-from tests.support import FakeClock, story
+from tests.support import FakeClock, store, story
 
 METRIC_NAMES = [
     "evbot_feed_polls_total",
@@ -114,7 +114,7 @@ async def test_storage_reports_pending_outbox_depth_and_oldest_row(
             status="ok", success=True, duration=0.1, next_poll_at=clock.now(), validators=None
         )
         new = story(f"id-{n}")
-        await storage.store_batch("f", new=[new], again=[], seen=[], record=record, now=clock.now())
+        await store(storage, "f", new=[new], again=[], seen=[], record=record, now=clock.now())
         clock.advance(60)
     pending, oldest = await storage.outbox_pending_stats()
     assert pending == 3
