@@ -191,6 +191,9 @@ class DeliveryWorker:
         self.sent = 0
         self.failed = 0
         self.dead = 0
+        self.skipped = 0
+        # Notified whenever rows reach an outcome, so callers can wait for one.
+        self._progress = asyncio.Condition()
 
     def wake(self) -> None:
         """New rows were written: look at the outbox now."""
@@ -205,6 +208,13 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Send what is due now to every chat that may receive; returns messages sent."""
         sent_before = self.sent
+        try:
+            await self._send_due()
+        finally:
+            await self._notify()
+        return self.sent - sent_before
+
+    async def _send_due(self) -> None:
         while not self._stop.is_set():
             batch = await self.storage.due_deliveries(
                 self.clock.now(), max_chats=self.max_chats, exclude_chats=self.pacer.busy_chats()
@@ -218,7 +228,6 @@ class DeliveryWorker:
                 if self._stop.is_set():
                     break
                 await self._deliver_chat(rows)
-        return self.sent - sent_before
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 5.0) -> None:
         """Deliver until `stop` is set; sleeps until woken, a row is due, or a chat is free."""
@@ -298,7 +307,19 @@ class DeliveryWorker:
         for why, ids in skipped.items():
             log.info("chat %s: %d queued rows skipped (%s)", rows[0].chat_id, len(ids), why)
             await self.storage.mark_skipped(ids, why)
+            self.skipped += len(ids)
+        if skipped:
+            await self._notify()
         return keep
+
+    async def _notify(self) -> None:
+        async with self._progress:
+            self._progress.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until `predicate()` holds, re-checked whenever rows reach an outcome."""
+        async with asyncio.timeout(within), self._progress:
+            await self._progress.wait_for(predicate)
 
     def _sent(self, rows: Sequence[Delivery]) -> None:
         self.sent += 1

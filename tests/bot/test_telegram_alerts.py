@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.bot.service_harness import BATTERY, REGULATION, Harness, running_service
+from tests.fakes.feed_xml import FeedItem
 
 HOUR = 3600
+BATTERY_2 = FeedItem(
+    "Aspilsan lityum iyon batarya hücresi üretimine başladı",
+    link="https://news.example/aspilsan-hucre",
+    summary="Elektrikli araç bataryaları için seri üretim Kayseri tesisinde.",
+)
 
 
 @pytest.fixture
@@ -129,3 +135,35 @@ async def test_hourly_digest_and_back_to_instant(h: Harness) -> None:
     await h.publish(BATTERY)
     [_, alert] = await h.wait_alerts(1, 2)
     assert "Kayseri" in alert.plain_text and alert.callback_data[0].startswith("why:")
+
+
+async def test_held_alerts_are_not_sent_after_stop(h: Harness) -> None:
+    await h.command(1, "/start", replies=2)
+    await h.command(1, "/quiet 11:00-13:30")
+    await h.publish(REGULATION, BATTERY)
+    assert (await h.storage.outbox_counts()).get("pending") == 2
+    await h.command(1, "/stop")
+    await h.command(1, "/quiet off")  # would release the held alerts at once
+    await h.advance(2 * HOUR)  # and the quiet hours are over anyway
+    worker = h.service.worker
+    assert worker is not None
+    await worker.wait_until(lambda: worker.skipped >= 2)
+    assert h.alerts(1) == []
+    assert (await h.storage.outbox_counts()).get("skipped") == 2
+
+
+async def test_held_alerts_are_not_sent_after_unsubscribing_from_everything(h: Harness) -> None:
+    await h.command(1, "/start", replies=2, language_code="tr")
+    await h.command(1, "/quiet 11:00-13:30", language_code="tr")
+    await h.publish(REGULATION, BATTERY)
+    await h.command(1, "/unsubscribe all", language_code="tr")
+    await h.command(1, "/quiet off", language_code="tr")
+    worker = h.service.worker
+    assert worker is not None
+    await worker.wait_until(lambda: worker.skipped >= 2)
+    assert h.alerts(1) == []
+    # Subscribing again later brings new stories, not the skipped ones.
+    await h.command(1, "/subscribe all", language_code="tr")
+    await h.publish(BATTERY_2)
+    [alert] = await h.wait_alerts(1, 1)
+    assert "Aspilsan" in alert.plain_text
