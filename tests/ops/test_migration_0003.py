@@ -29,8 +29,8 @@ async def test_queued_rows_keep_their_reason_across_the_migration(db: DatabaseTa
         await conn.execute(
             text(
                 "INSERT INTO items (id, title, summary, title_key, first_seen_at, categories,"
-                " topics, entities, matches) VALUES (5, 'EPDK', '', 'epdk', :now, '[\"regulation\"]',"
-                " '[]', '[]', '{}')"
+                " topics, entities, matches)"
+                " VALUES (5, 'EPDK', '', 'epdk', :now, '[\"regulation\"]', '[]', '[]', '{}')"
             ),
             {"now": NOW},
         )
