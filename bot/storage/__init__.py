@@ -1,12 +1,27 @@
 """Storage: every SQL statement of evbot, on SQLite and PostgreSQL.
 
-`Storage` is the one gateway to the database (feeds and their fetch state,
-stories, chats and their preferences, the outbox); `schema` defines the tables,
-`db` makes engines and runs the Alembic migrations in `migrations/`, and
-`leader` holds the advisory-lock SQL behind leader election. Row types live in
-`bot.models`.
+`Storage` is the one gateway to the database, composed of one class per
+aggregate over a shared base (the connection): `feeds` (catalog, fetch state,
+leases, seen identities), `stories` (a poll's batch in one transaction,
+sources, retention), `chats` (subscriptions, preferences, keywords, the
+audience of new stories) and `outbox` (queued messages until they end).
+`schema` defines the tables, `db` makes engines and runs the Alembic
+migrations in `migrations/`, and `leader` holds the advisory-lock SQL behind
+leader election. Row types live in `bot.models`.
+
+The database decides what is new: seen entries have a unique key per feed, and
+a story, its sources, its seen entries and its outbox rows are written in one
+transaction, so a crash leaves either all of them or none.
 """
 
-from bot.storage.core import MAX_KEYWORDS, PREF_COLUMNS, Storage
+from bot.storage.base import StorageBase
+from bot.storage.chats import MAX_KEYWORDS, PREF_COLUMNS, ChatsStore
+from bot.storage.feeds import FeedsStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.stories import StoriesStore
 
 __all__ = ["MAX_KEYWORDS", "PREF_COLUMNS", "Storage"]
+
+
+class Storage(FeedsStore, StoriesStore, ChatsStore, OutboxStore, StorageBase):
+    """The one gateway to the database."""

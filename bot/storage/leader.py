@@ -74,9 +74,7 @@ class LeaderLock:
         """Give up leadership (on shutdown)."""
         if self._conn is not None and self._held:
             try:
-                await self._conn.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
-                )
+                await self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
                 await self._conn.commit()
             except Exception as error:
                 log.warning("could not release the leader lock cleanly: %s", error)

@@ -1,0 +1,325 @@
+"""Chats: who they are, their subscriptions, preferences and keywords.
+
+Also the audience of a new story: which chats follow its categories or have
+keywords of their own (the planner decides the rest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import (
+    Candidate,
+    ChatRow,
+    ChatStats,
+    OutboxStatus,
+)
+from bot.storage import schema as t
+from bot.storage.base import StorageBase, chat_row
+from rules import match_key
+
+# Chat columns holding delivery preferences, settable through `update_chat`.
+PREF_COLUMNS = frozenset(
+    {"timezone", "digest_mode", "digest_time", "quiet_start", "quiet_end", "link_preview"}
+)
+# Most keywords one chat may have (each is matched against every new story).
+MAX_KEYWORDS = 50
+
+
+class ChatsStore(StorageBase):
+    """Chats and what they asked for."""
+
+    async def ensure_chat(
+        self,
+        chat_id: int,
+        *,
+        type: str,
+        title: str | None,
+        language: str,
+        now: datetime,
+    ) -> tuple[ChatRow, bool]:
+        """Get the chat, creating it (active, unpaused) if new; returns (chat, created)."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).first()
+            if row is not None:
+                if not row.active:
+                    # The chat talks to us again: it unblocked or re-added the bot.
+                    await conn.execute(
+                        update(t.chats)
+                        .where(t.chats.c.id == chat_id)
+                        .values(active=True, inactive_reason=None, updated_at=now)
+                    )
+                    row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).one()
+                return chat_row(row), False
+            await conn.execute(
+                self._insert_ignore(t.chats).values(
+                    id=chat_id,
+                    type=type,
+                    title=title,
+                    language=language,
+                    active=True,
+                    paused=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).one()
+            return chat_row(row), True
+
+    async def chat(self, chat_id: int) -> ChatRow | None:
+        """One chat by id."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.chats).where(t.chats.c.id == chat_id))).first()
+        return None if row is None else chat_row(row)
+
+    async def update_chat(self, chat_id: int, now: datetime, **values: Any) -> None:
+        """Change chat columns (language, paused, active, inactive_reason, title)."""
+        allowed = {
+            "language",
+            "paused",
+            "active",
+            "inactive_reason",
+            "title",
+            "type",
+            *PREF_COLUMNS,
+        }
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"not chat settings: {sorted(unknown)}")
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.chats).where(t.chats.c.id == chat_id).values(updated_at=now, **values)
+            )
+
+    async def deactivate_chat(self, chat_id: int, reason: str, now: datetime) -> int:
+        """Mark a chat inactive and cancel its pending deliveries; returns how many."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.chats)
+                .where(t.chats.c.id == chat_id)
+                .values(active=False, inactive_reason=reason, updated_at=now)
+            )
+            result = await conn.execute(
+                update(t.outbox)
+                .where(
+                    t.outbox.c.chat_id == chat_id, t.outbox.c.status == OutboxStatus.PENDING.value
+                )
+                .values(status=OutboxStatus.CANCELLED.value, last_error=reason)
+            )
+        return int(result.rowcount or 0)
+
+    async def subscriptions(self, chat_id: int) -> set[str]:
+        """The categories a chat receives."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.subscriptions.c.category).where(t.subscriptions.c.chat_id == chat_id)
+            )
+            return {r[0] for r in rows}
+
+    async def set_subscriptions(self, chat_id: int, categories: Iterable[str]) -> set[str]:
+        """Replace a chat's categories; returns the new set."""
+        wanted = set(categories)
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(t.subscriptions).where(t.subscriptions.c.chat_id == chat_id))
+            if wanted:
+                await conn.execute(
+                    insert(t.subscriptions),
+                    [{"chat_id": chat_id, "category": c} for c in sorted(wanted)],
+                )
+        return wanted
+
+    async def change_subscriptions(
+        self, chat_id: int, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> set[str]:
+        """Turn categories on and off; returns the new set."""
+        add_list, remove_list = sorted(set(add)), sorted(set(remove))
+        async with self.engine.begin() as conn:
+            if remove_list:
+                await conn.execute(
+                    delete(t.subscriptions).where(
+                        t.subscriptions.c.chat_id == chat_id,
+                        t.subscriptions.c.category.in_(remove_list),
+                    )
+                )
+            if add_list:
+                await conn.execute(
+                    self._insert_ignore(t.subscriptions),
+                    [{"chat_id": chat_id, "category": c} for c in add_list],
+                )
+            rows = await conn.execute(
+                select(t.subscriptions.c.category).where(t.subscriptions.c.chat_id == chat_id)
+            )
+            return {r[0] for r in rows}
+
+    async def audience(self, categories: Collection[str]) -> list[Candidate]:
+        """Active chats that follow any of these categories or have keywords of their own."""
+        wanted = sorted(set(categories))
+        per_chat: dict[int, set[str]] = {}
+        terms: dict[int, list[str]] = {}
+        async with self.engine.connect() as conn:
+            if wanted:
+                rows = await conn.execute(
+                    select(t.subscriptions.c.chat_id, t.subscriptions.c.category)
+                    .join(t.chats, t.chats.c.id == t.subscriptions.c.chat_id)
+                    .where(t.subscriptions.c.category.in_(wanted), t.chats.c.active.is_(True))
+                )
+                for chat_id, category in rows:
+                    per_chat.setdefault(int(chat_id), set()).add(category)
+            rows = await conn.execute(
+                select(t.chat_keywords.c.chat_id, t.chat_keywords.c.term)
+                .join(t.chats, t.chats.c.id == t.chat_keywords.c.chat_id)
+                .where(t.chats.c.active.is_(True))
+            )
+            for chat_id, term in rows:
+                terms.setdefault(int(chat_id), []).append(term)
+            ids = sorted(set(per_chat) | set(terms))
+            chats: dict[int, ChatRow] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for row in await conn.execute(select(t.chats).where(t.chats.c.id.in_(chunk))):
+                    chats[int(row.id)] = chat_row(row)
+        return [
+            Candidate(
+                chat=chats[chat_id],
+                categories=frozenset(per_chat.get(chat_id, ())),
+                keywords=tuple(terms.get(chat_id, ())),
+            )
+            for chat_id in ids
+            if chat_id in chats
+        ]
+
+    async def keywords(self, chat_id: int) -> list[str]:
+        """A chat's keyword terms (exclusions start with '-'), alphabetically."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.chat_keywords.c.term)
+                .where(t.chat_keywords.c.chat_id == chat_id)
+                .order_by(t.chat_keywords.c.term)
+            )
+            return [r[0] for r in rows]
+
+    async def add_keyword(self, chat_id: int, term: str) -> bool:
+        """Add a term; False if the chat already has it (compared case- and accent-blind)."""
+        async with self.engine.begin() as conn:
+            existing = await conn.execute(
+                select(t.chat_keywords.c.term).where(t.chat_keywords.c.chat_id == chat_id)
+            )
+            if any(match_key(r[0]) == match_key(term) for r in existing):
+                return False
+            await conn.execute(
+                self._insert_ignore(t.chat_keywords).values(chat_id=chat_id, term=term)
+            )
+        return True
+
+    async def remove_keyword(self, chat_id: int, term: str) -> str | None:
+        """Remove a term (compared case- and accent-blind); returns the stored form removed."""
+        async with self.engine.begin() as conn:
+            existing = await conn.execute(
+                select(t.chat_keywords.c.term).where(t.chat_keywords.c.chat_id == chat_id)
+            )
+            stored = next((r[0] for r in existing if match_key(r[0]) == match_key(term)), None)
+            if stored is None:
+                return None
+            await conn.execute(
+                delete(t.chat_keywords).where(
+                    t.chat_keywords.c.chat_id == chat_id, t.chat_keywords.c.term == stored
+                )
+            )
+        return str(stored)
+
+    async def _copy_chat_rows(
+        self, conn: AsyncConnection, table: Any, column: str, old_id: int, new_id: int
+    ) -> None:
+        """Copy a chat's rows of a (chat_id, `column`) table to another chat id."""
+        rows = await conn.execute(select(table.c[column]).where(table.c.chat_id == old_id))
+        values = [r[0] for r in rows]
+        if values:
+            await conn.execute(
+                self._insert_ignore(table),
+                [{"chat_id": new_id, column: value} for value in values],
+            )
+
+    async def migrate_chat(self, old_id: int, new_id: int, now: datetime) -> None:
+        """A group became a supergroup: move the chat, its subscriptions and pending rows."""
+        async with self.engine.begin() as conn:
+            old = (await conn.execute(select(t.chats).where(t.chats.c.id == old_id))).first()
+            if old is None:
+                return
+            exists = (
+                await conn.execute(select(t.chats.c.id).where(t.chats.c.id == new_id))
+            ).first()
+            if exists is None:
+                values = dict(old._mapping)
+                values.update(id=new_id, type="supergroup", updated_at=now)
+                await conn.execute(insert(t.chats).values(**values))
+            await self._copy_chat_rows(conn, t.subscriptions, "category", old_id, new_id)
+            await self._copy_chat_rows(conn, t.chat_keywords, "term", old_id, new_id)
+            # Rows the new id already has (same story) win; the old ones are dropped.
+            taken = select(t.outbox.c.item_id).where(
+                t.outbox.c.chat_id == new_id, t.outbox.c.item_id.is_not(None)
+            )
+            await conn.execute(
+                delete(t.outbox).where(
+                    t.outbox.c.chat_id == old_id,
+                    t.outbox.c.status == OutboxStatus.PENDING.value,
+                    t.outbox.c.item_id.in_(taken),
+                )
+            )
+            await conn.execute(
+                update(t.outbox)
+                .where(
+                    t.outbox.c.chat_id == old_id, t.outbox.c.status == OutboxStatus.PENDING.value
+                )
+                .values(chat_id=new_id, next_attempt_at=now)
+            )
+            await conn.execute(
+                update(t.chats)
+                .where(t.chats.c.id == old_id)
+                .values(active=False, inactive_reason=f"migrated to {new_id}", updated_at=now)
+            )
+
+    async def chat_stats(self, since: datetime) -> ChatStats:
+        """Counts for /stats: chats, receiving chats, subscriptions, sent since `since`, queue."""
+        c = t.chats.c
+        receiving = and_(c.active.is_(True), c.paused.is_(False))
+        async with self.engine.connect() as conn:
+            chats = int(
+                (await conn.execute(select(func.count()).select_from(t.chats))).scalar_one()
+            )
+            active = int(
+                (
+                    await conn.execute(select(func.count()).select_from(t.chats).where(receiving))
+                ).scalar_one()
+            )
+            per_category = {
+                str(category): int(n)
+                for category, n in await conn.execute(
+                    select(t.subscriptions.c.category, func.count())
+                    .join(t.chats, c.id == t.subscriptions.c.chat_id)
+                    .where(receiving)
+                    .group_by(t.subscriptions.c.category)
+                )
+            }
+            sent = int(
+                (
+                    await conn.execute(
+                        select(func.count()).where(
+                            t.outbox.c.status == OutboxStatus.SENT.value,
+                            t.outbox.c.sent_at >= since,
+                        )
+                    )
+                ).scalar_one()
+            )
+            queue = int(
+                (
+                    await conn.execute(
+                        select(func.count()).where(t.outbox.c.status == OutboxStatus.PENDING.value)
+                    )
+                ).scalar_one()
+            )
+        return ChatStats(chats, active, per_category, sent, queue)

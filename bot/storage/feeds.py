@@ -1,0 +1,146 @@
+"""Feeds: the catalog in the database, fetch state, leases for polling, seen entry identities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, or_, select, update
+
+from bot.models import (
+    CatalogFeed,
+    FeedRow,
+    FetchRecord,
+)
+from bot.storage import schema as t
+from bot.storage.base import StorageBase, feed_row
+
+
+class FeedsStore(StorageBase):
+    """Feed rows and their fetch state."""
+
+    async def sync_catalog(self, catalog: Sequence[CatalogFeed]) -> None:
+        """Make the feeds table follow the catalog; feeds no longer listed stop being polled."""
+        async with self.engine.begin() as conn:
+            existing = {
+                r.id: r for r in (await conn.execute(select(t.feeds.c.id, t.feeds.c.url))).all()
+            }
+            for spec in catalog:
+                values = {
+                    "name": spec.name,
+                    "url": spec.url,
+                    "language": spec.language,
+                    "interval": spec.interval,
+                    "enabled": spec.enabled,
+                    "in_catalog": True,
+                }
+                old = existing.get(spec.id)
+                if old is None:
+                    await conn.execute(
+                        insert(t.feeds).values(id=spec.id, consecutive_failures=0, **values)
+                    )
+                    continue
+                if old.url != spec.url:
+                    # A new address from the operator replaces any redirect we learned
+                    # and any "gone" verdict about the old one.
+                    values.update(moved_to=None, disabled_reason=None, validators=None)
+                await conn.execute(update(t.feeds).where(t.feeds.c.id == spec.id).values(**values))
+            listed = [spec.id for spec in catalog]
+            await conn.execute(
+                update(t.feeds).where(t.feeds.c.id.not_in(listed)).values(in_catalog=False)
+            )
+
+    async def feeds(self) -> list[FeedRow]:
+        """Every known feed, catalog order aside, by id."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(t.feeds).order_by(t.feeds.c.id))).all()
+        return [feed_row(r) for r in rows]
+
+    async def feed(self, feed_id: str) -> FeedRow | None:
+        """One feed by id."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.feeds).where(t.feeds.c.id == feed_id))).first()
+        return None if row is None else feed_row(row)
+
+    async def due_feeds(self, now: datetime, limit: int = 100) -> list[FeedRow]:
+        """Enabled catalog feeds whose next poll time has come, oldest due first."""
+        query = (
+            select(t.feeds)
+            .where(
+                t.feeds.c.enabled.is_(True),
+                t.feeds.c.in_catalog.is_(True),
+                t.feeds.c.disabled_reason.is_(None),
+                or_(t.feeds.c.next_poll_at.is_(None), t.feeds.c.next_poll_at <= now),
+            )
+            .order_by(t.feeds.c.next_poll_at.is_(None).desc(), t.feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [feed_row(r) for r in rows]
+
+    async def claim_due_feeds(
+        self, now: datetime, *, lease: timedelta = timedelta(minutes=5), limit: int = 100
+    ) -> list[FeedRow]:
+        """Take the due feeds for this process: each is leased so no other replica fetches it.
+
+        On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets replicas claim side by side
+        without waiting on each other; recording the poll clears the lease, and a
+        replica that dies mid-poll only holds its feeds until the lease runs out.
+        """
+        due = (
+            select(t.feeds.c.id)
+            .where(
+                t.feeds.c.enabled.is_(True),
+                t.feeds.c.in_catalog.is_(True),
+                t.feeds.c.disabled_reason.is_(None),
+                or_(t.feeds.c.next_poll_at.is_(None), t.feeds.c.next_poll_at <= now),
+                or_(t.feeds.c.lease_until.is_(None), t.feeds.c.lease_until <= now),
+            )
+            .order_by(t.feeds.c.next_poll_at.is_(None).desc(), t.feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            ids = [r[0] for r in await conn.execute(due)]
+            if not ids:
+                return []
+            await conn.execute(
+                update(t.feeds).where(t.feeds.c.id.in_(ids)).values(lease_until=now + lease)
+            )
+            rows = (await conn.execute(select(t.feeds).where(t.feeds.c.id.in_(ids)))).all()
+        order = {feed_id: i for i, feed_id in enumerate(ids)}
+        return sorted((feed_row(r) for r in rows), key=lambda f: order[f.id])
+
+    async def next_poll_time(self) -> datetime | None:
+        """When the earliest enabled feed is due (None: one is due now or none exist)."""
+        query = select(func.min(t.feeds.c.next_poll_at)).where(
+            t.feeds.c.enabled.is_(True),
+            t.feeds.c.in_catalog.is_(True),
+            t.feeds.c.disabled_reason.is_(None),
+        )
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(query)).scalar()
+        return value  # type: ignore[no-any-return]
+
+    async def record_fetch(self, feed_id: str, record: FetchRecord, now: datetime) -> None:
+        """Store a poll that added no stories (304, unchanged, or a failure)."""
+        async with self.engine.begin() as conn:
+            await self._record_fetch(conn, feed_id, record, now)
+
+    async def seen_identities(self, feed_id: str, identities: Iterable[str]) -> set[str]:
+        """Which of these identities this feed has already produced (tombstones included)."""
+        wanted = list(dict.fromkeys(identities))
+        found: set[str] = set()
+        async with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = await conn.execute(
+                    select(t.feed_entries.c.identity).where(
+                        t.feed_entries.c.feed_id == feed_id,
+                        t.feed_entries.c.identity.in_(chunk),
+                    )
+                )
+                found.update(r[0] for r in rows)
+        return found
