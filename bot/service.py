@@ -42,6 +42,7 @@ from bot.telegram_app.app import (
 )
 from bot.telegram_app.handlers import Services
 from bot.telegram_app.sender import TelegramSender
+from bot.throttle import CommandThrottle
 from feeds.catalog import DEFAULT_CATALOG_PATH, FeedSpec, load_catalog
 from feeds.fetch import build_client
 from rules import DEFAULT_RULES_PATH, RuleSet, load_rules
@@ -140,6 +141,7 @@ class Service:
         self._worker_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = Metrics()
+        self.throttle = CommandThrottle()
         self.http: HttpServer | None = None
         self._client = build_client()
         # Set when the service stopped itself because it cannot go on (e.g. a rejected token).
@@ -255,6 +257,7 @@ class Service:
                 admin_ids=settings.admin_ids,
                 reload=self.reload_now,
                 wake_delivery=self._wake_delivery,
+                throttle=self.throttle,
             )
             self.application = build_application(
                 settings.telegram_token.get_secret_value(), settings.telegram_api_url, svc
