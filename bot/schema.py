@@ -58,16 +58,23 @@ class CleanText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        if value is None or "\x00" not in value:
-            return value
-        return value.replace("\x00", "")
+        return _without_nul(value)
 
 
-class CleanString(CleanText):
-    """`String(length)` with NUL characters dropped on the way in."""
+class CleanString(TypeDecorator[str]):
+    """`String(length)` with NUL characters dropped on the way in (see CleanText)."""
 
     impl = String
     cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _without_nul(value)
+
+
+def _without_nul(value: str | None) -> str | None:
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", "")
 
 
 metadata = MetaData()

@@ -61,7 +61,6 @@ from bot.render import (
     visible_length,
 )
 from bot.storage import MAX_KEYWORDS, ChatRow, Storage
-from bot.throttle import CommandThrottle, Verdict
 from bot.telegram_app.keyboards import (
     ALL,
     MORE_PREFIX,
@@ -71,6 +70,7 @@ from bot.telegram_app.keyboards import (
     parse_more,
     picker,
 )
+from bot.throttle import CommandThrottle, Verdict
 from rules import KeywordMatcher, RuleSet, match_key
 
 log = logging.getLogger(__name__)

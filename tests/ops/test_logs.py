@@ -246,3 +246,23 @@ async def test_evbot_run_on_a_rejected_token_exits_2_with_one_masked_line(tmp_pa
     assert_json_lines("\n".join(logged))
     assert last.startswith("evbot: cannot start: EVBOT_TELEGRAM_TOKEN: Telegram rejected")
     assert "Traceback" not in stderr and "CRITICAL" not in stderr
+
+
+def test_database_passwords_are_masked_in_log_lines(restore_logging: None) -> None:
+    """A driver error or a traceback may carry the whole database URL."""
+    from bot.settings import Settings, secrets_of
+
+    url = "postgresql://evbot:Pg-Secret-42@db.internal:5432/evbot"
+    settings = Settings(database_url=url)
+    out = io.StringIO()
+    setup_logging("INFO", "text", secrets_of(settings), stream=out)
+    try:
+        raise ConnectionError(f"cannot reach {url}")
+    except ConnectionError:
+        log.exception("connect failed; password alone: %s", "Pg-Secret-42")
+    log.warning("another URL: %s", "postgresql://other:hunter2@elsewhere/db")
+    logging.getLogger().handlers[0].flush()
+    text = out.getvalue()
+    assert "Pg-Secret-42" not in text
+    assert "hunter2" not in text
+    assert "postgresql://evbot:***@db.internal:5432/evbot" in text
