@@ -29,6 +29,7 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     EVBOT_HTTP_PORT=8080 \
+    EVBOT_HTTP_HOST=0.0.0.0 \
     EVBOT_DATABASE_URL=sqlite:////app/data/evbot.sqlite3
 
 RUN groupadd --system --gid 10001 evbot \

@@ -142,6 +142,13 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "reload_failed": "⚠️ {what}: invalid, the previous version stays in force:\n{error}",
         "broadcast_usage": "Usage: /broadcast &lt;text&gt;",
         "broadcast_queued": "Broadcast queued for {count} chats.",
+        "broadcast_too_long": (
+            "Too long for one Telegram message: {length} characters, at most {limit}. "
+            "Nothing was queued."
+        ),
+        "slow_down": (
+            "⏳ Too many commands in a short time. I will answer again in about {seconds} seconds."
+        ),
     },
     "tr": {
         "welcome": (
@@ -276,6 +283,14 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "reload_failed": "⚠️ {what}: geçersiz, önceki sürüm geçerli kalıyor:\n{error}",
         "broadcast_usage": "Kullanım: /broadcast &lt;metin&gt;",
         "broadcast_queued": "Duyuru {count} sohbet için kuyruğa alındı.",
+        "broadcast_too_long": (
+            "Tek bir Telegram mesajı için fazla uzun: {length} karakter, en fazla {limit}. "
+            "Hiçbir şey kuyruğa alınmadı."
+        ),
+        "slow_down": (
+            "⏳ Kısa sürede çok fazla komut geldi. Yaklaşık {seconds} saniye sonra yeniden "
+            "yanıt vereceğim."
+        ),
     },
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.clock import Clock, SystemClock
 from bot.delivery.alerts import AlertRenderer
@@ -28,6 +30,7 @@ from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
 from bot.models import CatalogFeed
 from bot.ops.http_server import Health, HttpServer, check_health
+from bot.ops.masking import mask_url
 from bot.ops.metrics import Metrics
 from bot.settings import Settings
 from bot.storage import Storage
@@ -40,6 +43,7 @@ from bot.telegram_app.app import (
 )
 from bot.telegram_app.handlers import Services
 from bot.telegram_app.sender import TelegramSender
+from bot.telegram_app.throttle import CommandThrottle
 from feeds.catalog import DEFAULT_CATALOG_PATH, FeedSpec, load_catalog
 from feeds.fetch import build_client
 from rules import DEFAULT_RULES_PATH, RuleSet, load_rules
@@ -85,8 +89,28 @@ class ServiceOptions:
     telegram_poll_timeout: int = 10
     # How often a standby replica tries to take over (a dead leader is replaced within this).
     leader_seconds: float = 5.0
-    # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set (tests use loopback).
-    http_host: str = "0.0.0.0"
+    # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set; None: EVBOT_HTTP_HOST.
+    http_host: str | None = None
+
+
+class StartupError(Exception):
+    """The service cannot start for a reason the operator must fix; one line says which."""
+
+
+def _reason(error: BaseException) -> str:
+    """An exception's own first line, without SQLAlchemy's wrapper text, credentials masked."""
+    inner = getattr(error, "orig", None) or error
+    if isinstance(inner, ConnectionRefusedError):
+        return "connection refused (nothing listens there)"
+    if isinstance(inner, socket.gaierror):
+        return f"host name not found ({inner.strerror})"
+    if isinstance(inner, TimeoutError):
+        return "no answer (timed out)"
+    lines = str(inner).strip().splitlines()
+    text = lines[0] if lines else type(inner).__name__
+    if text.startswith("(") and ") " in text:  # "(sqlite3.OperationalError) unable to open…"
+        text = text.split(") ", 1)[1]
+    return mask_url(text[:300])
 
 
 class Service:
@@ -118,8 +142,11 @@ class Service:
         self._worker_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = Metrics()
+        self.throttle = CommandThrottle()
         self.http: HttpServer | None = None
         self._client = build_client()
+        # Set when the service stopped itself because it cannot go on (e.g. a rejected token).
+        self.fatal: StartupError | None = None
 
     def current_rules(self) -> RuleSet:
         """The rules in force (hot-reloaded)."""
@@ -128,7 +155,7 @@ class Service:
     async def start(self) -> None:
         """Open the database, sync the catalog, start polling; lead if no other replica does."""
         settings = self.settings
-        self.storage = storage = await Storage.open(settings.database_url)
+        self.storage = storage = await self._open_storage()
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
         if settings.http_port is not None:
             await self._start_http(settings.http_port)
@@ -152,7 +179,7 @@ class Service:
             ("poll", self.ingestor.poll_due, self.options.tick_seconds, True),
             ("reload", self.reload_files, self.options.reload_seconds, False),
             ("retention", self.prune, 6 * 3600.0, True),
-            ("leader", self.check_leadership, self.options.leader_seconds, False),
+            ("leader", self._leadership_job, self.options.leader_seconds, False),
         ]
         for job_id, func, seconds, at_once in jobs:
             # One run at a time; a run that outlasts its interval skips, never piles up.
@@ -165,8 +192,10 @@ class Service:
                 coalesce=True,
                 **({"next_run_time": real_now} if at_once else {}),
             )
-        self.scheduler.start()
+        # Lead (connect to Telegram) before the jobs run: a rejected token then stops
+        # start-up cleanly, with no poll or prune half-way through a query.
         await self.check_leadership()
+        self.scheduler.start()
         log.info(
             "evbot started: %d feeds in catalog, %s, database %s, %s",
             len(self.catalog.value),
@@ -174,6 +203,25 @@ class Service:
             storage.dialect,
             "leader" if self.leading else "standby (another replica delivers)",
         )
+
+    async def _open_storage(self) -> Storage:
+        url = self.settings.database_url
+        try:
+            return await Storage.open(url)
+        except Exception as error:
+            log.debug("opening the database failed", exc_info=True)
+            raise StartupError(
+                f"EVBOT_DATABASE_URL: cannot open the database {mask_url(url)}: {_reason(error)}"
+            ) from error
+
+    async def _leadership_job(self) -> None:
+        """The scheduler's leadership check: a fatal problem stops the service (exit 2)."""
+        try:
+            await self.check_leadership()
+        except StartupError as error:
+            log.critical("%s", error)
+            self.fatal = error
+            self.stop_event.set()
 
     @property
     def leading(self) -> bool:
@@ -211,14 +259,13 @@ class Service:
                 reload=self.reload_now,
                 wake_delivery=self._wake_delivery,
                 default_timezone=settings.timezone,
+                throttle=self.throttle,
             )
             self.application = build_application(
                 settings.telegram_token.get_secret_value(), settings.telegram_api_url, svc
             )
             await storage.deactivate_chat(CONSOLE_CHAT_ID, "console mode off", self.clock.now())
-            await start_application(
-                self.application, poll_timeout=self.options.telegram_poll_timeout
-            )
+            await self._start_telegram(self.application)
             sender = TelegramSender(self.application.bot)
         self.worker = DeliveryWorker(
             storage,
@@ -230,6 +277,20 @@ class Service:
         )
         self._worker_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.worker.run(self._worker_stop)))
+
+    async def _start_telegram(self, application: AnyApplication) -> None:
+        try:
+            await start_application(application, poll_timeout=self.options.telegram_poll_timeout)
+        except InvalidToken as error:
+            raise StartupError(
+                "EVBOT_TELEGRAM_TOKEN: Telegram rejected the token (401 Unauthorized): "
+                "check it with @BotFather"
+            ) from error
+        except (NetworkError, TimedOut) as error:
+            raise StartupError(
+                f"EVBOT_TELEGRAM_API_URL: the Bot API at {self.settings.telegram_api_url} "
+                f"did not answer: {_reason(error)}"
+            ) from error
 
     async def _step_down(self) -> None:
         """Stop leader duties, letting the send in flight finish."""
@@ -259,14 +320,23 @@ class Service:
 
     async def _start_http(self, port: int) -> None:
         # Up before Telegram and the scheduler so a slow start shows as 503, not as no answer.
+        host = self.options.http_host or self.settings.http_host
         self.http = HttpServer(
             health=self.health,
             metrics=self.metrics,
             port=port,
-            host=self.options.http_host,
+            host=host,
             before_scrape=self._refresh_gauges,
         )
-        await self.http.start()
+        try:
+            await self.http.start()
+        except OSError as error:
+            self.http = None
+            why = error.strerror or _reason(error)
+            raise StartupError(
+                f"EVBOT_HTTP_PORT: cannot listen on {host}:{port}: {why} "
+                "(another process has the port? set EVBOT_HTTP_PORT or EVBOT_HTTP_HOST)"
+            ) from error
 
     async def health(self) -> Health:
         """Healthy when the database answers and the scheduler runs (for /healthz)."""
@@ -295,7 +365,8 @@ class Service:
         """Reload the rules and the feed catalog at once (admin /reload): (what, error) each."""
         outcomes: list[tuple[str, str | None]] = []
         for source in (self.rules, self.catalog):
-            result = source.force()
+            # Compiling rules is CPU work: a worker thread, so replies and alerts go on.
+            result = await asyncio.to_thread(source.force)
             outcomes.append((source.what, result.error))
         if self.catalog.last_error is None and self.storage is not None:
             await self.storage.sync_catalog(_catalog_rows(self.catalog.value))
@@ -303,8 +374,8 @@ class Service:
 
     async def reload_files(self) -> None:
         """Pick up edits of the rules file and the feed catalog; tell admins about bad ones."""
-        rules = self.rules.check()
-        catalog = self.catalog.check()
+        rules = await asyncio.to_thread(self.rules.check)
+        catalog = await asyncio.to_thread(self.catalog.check)
         if catalog.changed and self.storage is not None:
             await self.storage.sync_catalog(_catalog_rows(self.catalog.value))
         for source, result in ((self.rules, rules), (self.catalog, catalog)):
@@ -329,6 +400,8 @@ class Service:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self._step_down()
+        if self.ingestor is not None:
+            self.ingestor.classifier.close()
         if self.leader_lock is not None:
             await self.leader_lock.release()
         await self._client.aclose()
@@ -336,9 +409,9 @@ class Service:
             await self.storage.close()
 
     async def run_until_stopped(self) -> None:
-        """Start, wait for the stop event, stop."""
-        await self.start()
+        """Start, wait for the stop event, stop (also after a failed start: nothing left open)."""
         try:
+            await self.start()
             await self.stop_event.wait()
         finally:
             await self.stop()

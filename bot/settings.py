@@ -14,8 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.ops.masking import mask_url, url_password
+
 ENV_PREFIX = "EVBOT_"
 DEFAULT_DATABASE_URL = "sqlite:///./data/evbot.sqlite3"
+# Longest sensible poll interval: a week. Far larger values overflow date arithmetic
+# (every poll then fails), so they are refused at start-up instead.
+MAX_POLL_INTERVAL = 7 * 24 * 3600
+MAX_RETENTION_DAYS = 3650
 
 
 class SettingsError(Exception):
@@ -42,17 +48,27 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     feeds_file: Path | None = None
     rules_file: Path | None = None
-    poll_interval: int = Field(default=300, ge=1)
+    poll_interval: int = Field(default=300, ge=1, le=MAX_POLL_INTERVAL)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
 
     # Extensions beyond the contract's table.
     http_port: int | None = Field(default=None, ge=1, le=65535)
+    # Loopback unless told otherwise: /metrics should not face the network by accident.
+    http_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     timezone: str = "Europe/Istanbul"
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    send_rate: float = Field(default=30.0, gt=0)
-    retention_days: int = Field(default=30, ge=1)
+    send_rate: float = Field(default=30.0, gt=0, le=1000, allow_inf_nan=False)
+    retention_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
+
+    @field_validator("http_host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c.isspace() or c in "/@" for c in value):
+            raise ValueError("must be a host name or IP address, e.g. 127.0.0.1 or 0.0.0.0")
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -119,8 +135,22 @@ def _describe(error: ValidationError) -> list[str]:
         message = str(problem["msg"]).removeprefix("Value error, ")
         value = problem.get("input")
         shown = "" if field == "telegram_token" or isinstance(value, dict) else f" (got {value!r})"
-        lines.append(f"{ENV_PREFIX}{field.upper()}: {message}{shown}")
+        # A database URL's password must not reach the terminal (or a CI log).
+        lines.append(mask_url(f"{ENV_PREFIX}{field.upper()}: {message}{shown}"))
     return lines
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """What logs must never show: the bot token and the database password."""
+    found = []
+    if settings.telegram_token is not None:
+        found.append(settings.telegram_token.get_secret_value())
+    password = url_password(settings.database_url)
+    # A very short password would mask ordinary words everywhere; URLs that carry
+    # it are masked by their shape anyway (bot.ops.masking).
+    if password is not None and len(password) >= 4:
+        found.append(password)
+    return found
 
 
 def load_settings(*, require_token: bool = False, env_file: Path | None = None) -> Settings:

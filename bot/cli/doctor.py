@@ -21,7 +21,8 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bot.ops.logs import Redactor
-from bot.settings import DEFAULT_DATABASE_URL, Settings
+from bot.ops.masking import mask_url
+from bot.settings import DEFAULT_DATABASE_URL, Settings, secrets_of
 from feeds.catalog import DEFAULT_CATALOG_PATH, CatalogError, FeedSpec, load_catalog
 from feeds.fetch import FetchStatus, Validators, build_client, fetch
 from feeds.parse import FeedParseError, parse_feed
@@ -90,7 +91,7 @@ def display_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
-        return "(unparsable URL)"
+        return mask_url(url)
 
 
 def _plural(count: int, word: str) -> str:
@@ -166,7 +167,10 @@ async def check_database(url: str, *, time_limit: float = DEFAULT_TIMEOUT) -> Ch
 
     name = "database"
     shown = display_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        return Check(name, Status.FAIL, f"{shown}: not a usable URL: {_error_text(error)}")
     if _missing_sqlite_file(url):
         return Check(
             name,
@@ -362,5 +366,4 @@ async def run_doctor(
         check_rules_file(settings.rules_file),
         *feeds,
     ]
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    return redact_checks(checks, Redactor([token]))
+    return redact_checks(checks, Redactor(secrets_of(settings)))

@@ -13,7 +13,8 @@ from bot.cli import feeds as cli_feeds
 from bot.cli import ops as cli_ops
 from bot.cli import rules as cli_rules
 from bot.ops.logs import setup_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.ops.masking import mask_url
+from bot.settings import Settings, SettingsError, load_settings, secrets_of
 
 EXIT_SETTINGS = 2
 
@@ -38,17 +39,25 @@ async def _serve(run: Callable[[], Awaitable[None]], stop: Callable[[], None]) -
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the service (Telegram, or console with --console)."""
-    from bot.service import Service, ServiceOptions
+    from bot.service import Service, ServiceOptions, StartupError
 
     settings = _settings_or_exit(require_token=not args.console)
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    setup_logging(settings.log_level, settings.log_format, [token])
+    setup_logging(settings.log_level, settings.log_format, secrets_of(settings))
     try:
         service = Service(settings, options=ServiceOptions(console=args.console))
     except Exception as error:  # a broken rules file or catalog at start-up
+        print(f"evbot: cannot start: {mask_url(str(error))}", file=sys.stderr)
+        return EXIT_SETTINGS
+    try:
+        asyncio.run(_serve(service.run_until_stopped, service.stop_event.set))
+    except StartupError as error:
+        # Unreachable database, bad login, taken port, rejected token: the operator's
+        # to fix, so one line like a bad setting, not a traceback.
         print(f"evbot: cannot start: {error}", file=sys.stderr)
         return EXIT_SETTINGS
-    asyncio.run(_serve(service.run_until_stopped, service.stop_event.set))
+    if service.fatal is not None:
+        print(f"evbot: stopped: {service.fatal}", file=sys.stderr)
+        return EXIT_SETTINGS
     return 0
 
 

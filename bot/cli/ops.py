@@ -16,7 +16,7 @@ from bot.cli.doctor import (
     settings_failure,
 )
 from bot.ops.logs import setup_logging
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_settings, secrets_of
 
 EXIT_SETTINGS = 2
 
@@ -28,9 +28,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(render_report(settings_failure(error.lines)))
         return EXIT_SETTINGS
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
     # Library warnings during the checks go to stderr, masked like the service's logs.
-    setup_logging("WARNING", settings.log_format, [token])
+    setup_logging("WARNING", settings.log_format, secrets_of(settings))
     checks = asyncio.run(run_doctor(settings, time_limit=args.timeout))
     print(render_report(checks), flush=True)
     return exit_status(checks)

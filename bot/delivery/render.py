@@ -95,6 +95,23 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
+ECHO_WORDS = 10
+ECHO_WORD_CHARS = 40
+
+
+def echo_words(words: Sequence[str]) -> str:
+    """What a user typed, cut for quoting back in a reply (plain text, not escaped).
+
+    At most ECHO_WORDS words of at most ECHO_WORD_CHARS characters each: echoing
+    a 4,000-character argument whole made a reply Telegram refuses as too long.
+    """
+    shown = [w if len(w) <= ECHO_WORD_CHARS else w[: ECHO_WORD_CHARS - 1] + "…" for w in words]
+    text = " ".join(shown[:ECHO_WORDS])
+    if len(words) > ECHO_WORDS:
+        text += f" … (+{len(words) - ECHO_WORDS})"
+    return text
+
+
 def safe_link(link: str | None) -> str | None:
     """Only http(s) links with a host are linked; anything else is shown as text."""
     if not link:

@@ -358,6 +358,19 @@ class DeliveryWorker:
             self.metrics.alert_failed(failure.kind.value)
             if failure.kind is FailureKind.FLOOD:
                 self.metrics.flood_wait()
+        await self._apply(rows, message, failure, action, attempts=attempts)
+
+    async def _apply(
+        self,
+        rows: list[Delivery],
+        message: RenderedMessage,
+        failure: SendFailure,
+        action: Action,
+        *,
+        attempts: int,
+    ) -> None:
+        now = self.clock.now()
+        chat_id = rows[0].chat_id
         ids = [r.id for r in rows]
         match action:
             case Deactivate():
@@ -372,9 +385,22 @@ class DeliveryWorker:
                 try:
                     message_id = await self.sender.send(chat_id, retry)
                 except SendFailure as again:
-                    delay = timedelta(seconds=backoff(attempts, self.rng))
-                    for row_id in ids:
-                        await self.storage.mark_retry(row_id, again.description, now + delay)
+                    # The fallback was the last resort for this kind of failure: failing
+                    # the same way again is final (a too-long broadcast was retried for
+                    # ever). Anything else (flood, network) is handled as usual.
+                    follow = failure_action(again, attempts=attempts, now=now, rng=self.rng)
+                    if isinstance(follow, ResendPlain | Shorten):
+                        follow = Dead()
+                    log.warning(
+                        "fallback send to chat %s failed too (%s: %s) -> %s",
+                        chat_id,
+                        again.kind,
+                        again.description,
+                        type(follow).__name__,
+                    )
+                    if self.metrics is not None:
+                        self.metrics.alert_failed(again.kind.value)
+                    await self._apply(rows, retry, again, follow, attempts=attempts)
                     return
                 await self.storage.mark_sent_many(ids, message_id, self.clock.now())
                 self._sent(rows)

@@ -20,7 +20,9 @@ import httpx
 from bot.clock import Clock
 from bot.delivery.planner import KeywordCache, StoryFacts, plan_alerts
 from bot.delivery.times import DEFAULT_TIMEZONE
+from bot.ingest.classify import BudgetedClassifier, NotClassified
 from bot.models import FeedRow, FetchRecord, NewItem, SeenAgain
+from bot.ops.masking import mask_url
 from bot.ops.metrics import Metrics
 from bot.storage import Storage
 from feeds.dedupe import AlreadySeen, KnownStory, NewStory, SameStory, decide
@@ -61,6 +63,7 @@ class Ingestor:
         on_alerts: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
         default_timezone: str = DEFAULT_TIMEZONE,
+        classifier: BudgetedClassifier | None = None,
     ) -> None:
         self.storage = storage
         self.client = client
@@ -73,6 +76,7 @@ class Ingestor:
         self.metrics = metrics
         self.default_timezone = default_timezone
         self.keyword_cache = KeywordCache()
+        self.classifier = classifier or BudgetedClassifier()
         self.passes = 0
         self._pass_done = asyncio.Condition()
 
@@ -115,9 +119,10 @@ class Ingestor:
             except Exception as error:
                 # One feed's storage problem must not stop the others.
                 log.exception("storing feed %s failed", feed.id)
-                report.errors[feed.id] = f"storage: {error}"
+                report.errors[feed.id] = await self._record_storage_failure(feed, outcome, error)
                 if self.metrics is not None:
                     self.metrics.feed_polled("storage_error")
+                    self.metrics.fetch_error("storage")
         if report.alerts_queued:
             self.on_alerts()
         return report
@@ -149,6 +154,39 @@ class Ingestor:
             moved_to=fetch.moved_to,
             disabled_reason="gone (HTTP 410)" if fetch.status is FetchStatus.GONE else None,
         )
+
+    async def _record_storage_failure(
+        self, feed: FeedRow, outcome: PollOutcome, error: Exception
+    ) -> str:
+        """Record a failed store as the feed's error, backing off like any failed poll.
+
+        Without this the feed kept its lease until it ran out and was polled
+        (and failed) again and again, while /feeds showed nothing wrong.
+        """
+        lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+        message = mask_url(f"storage: {type(error).__name__}: {lines[0] if lines else ''}")[:500]
+        failures = feed.consecutive_failures + 1
+        delay = next_delay(
+            status=FetchStatus.ERROR,
+            interval=float(feed.interval or self.default_interval),
+            consecutive_failures=failures,
+            retry_after=None,
+            rng=self.rng,
+        )
+        record = FetchRecord(
+            status="storage_error",
+            success=False,
+            duration=outcome.fetch.elapsed + outcome.parse_seconds,
+            next_poll_at=self.clock.now() + timedelta(seconds=delay),
+            error=message,
+            error_kind="storage",
+        )
+        try:
+            await self.storage.record_fetch(feed.id, record, self.clock.now())
+        except Exception:
+            # The database itself is away: the feed's lease runs out and it is tried again.
+            log.warning("could not record the storage failure of feed %s", feed.id, exc_info=True)
+        return message
 
     async def _apply(self, feed: FeedRow, outcome: PollOutcome, report: PollReport) -> None:
         fetch = outcome.fetch
@@ -205,17 +243,30 @@ class Ingestor:
                 case NewStory(alert=alert):
                     if alert:
                         to_plan.append(len(new))
-                    result = rules.classify(entry.title, entry.summary, feed.language)
+                    # Off the event loop, within a time budget: a hostile title must
+                    # not stall replies, delivery or /healthz.
+                    result = await self.classifier.classify(
+                        rules, entry.title, entry.summary, feed.language
+                    )
+                    if isinstance(result, NotClassified):
+                        log.warning(
+                            "feed %s: entry %s stored uncategorised: %s",
+                            feed.id,
+                            (entry.link or entry.identity)[:300],
+                            result.reason,
+                        )
+                        categories: tuple[str, ...] = ()
+                        extra: dict[str, Any] = {}
+                    else:
+                        categories = result.categories
+                        extra = {
+                            "topics": result.topics,
+                            "entities": result.entities,
+                            "matches": result.matches,
+                        }
                     new_index[index] = len(new)
                     new.append(
-                        _new_item(
-                            entry,
-                            identities,
-                            categories=result.categories,
-                            topics=result.topics,
-                            entities=result.entities,
-                            matches={k: [h.term for h in v] for k, v in result.matches.items()},
-                        )
+                        _new_item(entry, identities, categories=categories, **extra)
                     )
                 case SameStory(story_id=int(story_id)):
                     again.append(SeenAgain(identities, story_id, entry.link))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ class ReloadingFile(Generic[T]):
         self._digest = self._read_digest()
         self.value: T = load(path)
         self.last_error: str | None = None
+        # Checks run in worker threads (loading is CPU work kept off the event loop);
+        # the hot-reload job and /reload must not load the same file at once.
+        self._lock = threading.Lock()
 
     def _read_digest(self) -> str | None:
         try:
@@ -41,6 +45,10 @@ class ReloadingFile(Generic[T]):
 
     def check(self) -> ReloadResult:
         """Reload if the content changed; on failure keep the current value and report why."""
+        with self._lock:
+            return self._check()
+
+    def _check(self) -> ReloadResult:
         digest = self._read_digest()
         if digest is None or digest == self._digest:
             return ReloadResult(changed=False)
@@ -59,5 +67,6 @@ class ReloadingFile(Generic[T]):
 
     def force(self) -> ReloadResult:
         """Reload now whatever the content (admin /reload)."""
-        self._digest = None
-        return self.check()
+        with self._lock:
+            self._digest = None
+            return self._check()

@@ -98,7 +98,8 @@ class HttpServer:
         health: HealthCallback,
         metrics: Metrics,
         port: int,
-        host: str = "0.0.0.0",  # in a container the probe comes from outside the loopback
+        # Loopback by default (EVBOT_HTTP_HOST); a container sets 0.0.0.0 to be probed.
+        host: str = "127.0.0.1",
         before_scrape: RefreshCallback | None = None,
     ) -> None:
         self.health = health

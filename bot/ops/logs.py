@@ -14,6 +14,9 @@ Why each piece is here:
   multi-line traceback or a feed title containing a newline would become
   several events, or forge one. Text lines escape newlines as `\\n`; JSON
   lines escape them by construction.
+* Database URLs carry their password; any `scheme://user:password@` in a
+  line is masked by its shape (bot.ops.masking), and the password itself is one
+  of the secrets the service passes in.
 * Uncaught exceptions (the main thread, other threads) and `warnings` go
   through the same handler, so nothing bypasses the redaction.
 """
@@ -30,7 +33,7 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import quote
 
-MASK = "***"
+from bot.ops.masking import MASK, mask_url
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRS = frozenset(
@@ -65,11 +68,11 @@ class Redactor:
         self.variants = secret_variants(secrets)
 
     def __call__(self, text: str) -> str:
-        """The text with secrets masked."""
+        """The text with secrets (and passwords in URLs) masked."""
         for variant in self.variants:
             if variant in text:
                 text = text.replace(variant, MASK)
-        return text
+        return mask_url(text)
 
     def __bool__(self) -> bool:
         return bool(self.variants)

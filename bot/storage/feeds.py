@@ -131,7 +131,12 @@ class FeedsStore(StorageBase):
 
     async def seen_identities(self, feed_id: str, identities: Iterable[str]) -> set[str]:
         """Which of these identities this feed has already produced (tombstones included)."""
-        wanted = list(dict.fromkeys(identities))
+        # Identities are stored without NUL characters (schema.CleanText); answer in
+        # the caller's spelling so an entry with one is still recognised next time.
+        asked: dict[str, list[str]] = {}
+        for identity in identities:
+            asked.setdefault(identity.replace("\x00", ""), []).append(identity)
+        wanted = list(asked)
         found: set[str] = set()
         async with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):
@@ -142,5 +147,6 @@ class FeedsStore(StorageBase):
                         t.feed_entries.c.identity.in_(chunk),
                     )
                 )
-                found.update(r[0] for r in rows)
+                for row in rows:
+                    found.update(asked.get(row[0], ()))
         return found

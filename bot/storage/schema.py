@@ -45,31 +45,63 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class CleanText(TypeDecorator[str]):
+    """Text with NUL characters dropped on the way in.
+
+    PostgreSQL refuses NUL in text ("invalid byte sequence for encoding UTF8:
+    0x00"), and one such character in one feed entry used to fail the whole
+    batch it came in. Nothing of value is lost: NUL means nothing to a reader.
+    The same on SQLite, so both databases store the same text.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _without_nul(value)
+
+
+class CleanString(TypeDecorator[str]):
+    """`String(length)` with NUL characters dropped on the way in (see CleanText)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _without_nul(value)
+
+
+def _without_nul(value: str | None) -> str | None:
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", "")
+
+
 metadata = MetaData()
 
 feeds = Table(
     "feeds",
     metadata,
     Column("id", String(100), primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("url", Text, nullable=False),
+    Column("name", CleanText, nullable=False),
+    Column("url", CleanText, nullable=False),
     Column("language", String(8), nullable=False),
     Column("interval", Integer, nullable=True),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("in_catalog", Boolean, nullable=False, default=True),
     # Conditional-GET state, opaque to all but the fetcher; saved only after a successful update.
-    Column("validators", Text, nullable=True),
+    Column("validators", CleanText, nullable=True),
     Column("first_success_at", UTCDateTime, nullable=True),
     Column("last_success_at", UTCDateTime, nullable=True),
     Column("last_attempt_at", UTCDateTime, nullable=True),
     Column("last_status", String(32), nullable=True),
-    Column("last_error", Text, nullable=True),
+    Column("last_error", CleanText, nullable=True),
     Column("last_error_kind", String(64), nullable=True),
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("last_duration", Float, nullable=True),
     Column("next_poll_at", UTCDateTime, nullable=True),
-    Column("moved_to", Text, nullable=True),
-    Column("disabled_reason", Text, nullable=True),
+    Column("moved_to", CleanText, nullable=True),
+    Column("disabled_reason", CleanText, nullable=True),
     Column("lease_until", UTCDateTime, nullable=True),
 )
 
@@ -78,17 +110,17 @@ items = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("feed_id", String(100), ForeignKey("feeds.id", ondelete="SET NULL"), nullable=True),
-    Column("title", Text, nullable=False),
-    Column("summary", Text, nullable=False, default=""),
-    Column("link", Text, nullable=True),
-    Column("canonical_link", Text, nullable=True),
-    Column("title_key", Text, nullable=False),
+    Column("title", CleanText, nullable=False),
+    Column("summary", CleanText, nullable=False, default=""),
+    Column("link", CleanText, nullable=True),
+    Column("canonical_link", CleanText, nullable=True),
+    Column("title_key", CleanText, nullable=False),
     Column("published_at", UTCDateTime, nullable=True),
     Column("first_seen_at", UTCDateTime, nullable=False),
-    Column("categories", Text, nullable=False, default="[]"),
-    Column("topics", Text, nullable=False, default="[]"),
-    Column("entities", Text, nullable=False, default="[]"),
-    Column("matches", Text, nullable=False, default="{}"),
+    Column("categories", CleanText, nullable=False, default="[]"),
+    Column("topics", CleanText, nullable=False, default="[]"),
+    Column("entities", CleanText, nullable=False, default="[]"),
+    Column("matches", CleanText, nullable=False, default="{}"),
     Index("ix_items_first_seen_at", "first_seen_at"),
     Index("ix_items_canonical_link", "canonical_link"),
 )
@@ -106,7 +138,7 @@ item_sources = Table(
     metadata,
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("feed_id", String(100), primary_key=True),
-    Column("link", Text, nullable=True),
+    Column("link", CleanText, nullable=True),
     Column("seen_at", UTCDateTime, nullable=False),
 )
 
@@ -116,7 +148,7 @@ feed_entries = Table(
     "feed_entries",
     metadata,
     Column("feed_id", String(100), primary_key=True),
-    Column("identity", Text, primary_key=True),
+    Column("identity", CleanText, primary_key=True),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="SET NULL"), nullable=True),
     Column("seen_at", UTCDateTime, nullable=False),
 )
@@ -126,11 +158,11 @@ chats = Table(
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("type", String(16), nullable=False),
-    Column("title", Text, nullable=True),
+    Column("title", CleanText, nullable=True),
     Column("language", String(8), nullable=False, default="en"),
     Column("active", Boolean, nullable=False, default=True),
     Column("paused", Boolean, nullable=False, default=False),
-    Column("inactive_reason", Text, nullable=True),
+    Column("inactive_reason", CleanText, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # Delivery preferences (migration 0002). NULL time zone = the service default.
@@ -147,7 +179,7 @@ chat_keywords = Table(
     "chat_keywords",
     metadata,
     Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
-    Column("term", String(200), primary_key=True),
+    Column("term", CleanString(200), primary_key=True),
 )
 
 subscriptions = Table(
@@ -168,16 +200,16 @@ outbox = Table(
     # it follows (comma-separated ids), or its keyword; held until quiet hours or
     # the digest end. Broadcasts and notices carry their text instead.
     Column("reason_categories", Text, nullable=False, default="", server_default=""),
-    Column("reason_keyword", Text, nullable=True),
+    Column("reason_keyword", CleanText, nullable=True),
     Column("held", Boolean, nullable=False, default=False, server_default=false()),
-    Column("text", Text, nullable=True),
+    Column("text", CleanText, nullable=True),
     Column("status", String(16), nullable=False, default="pending"),  # bot.models.OutboxStatus
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("sent_message_id", BigInteger, nullable=True),
-    Column("last_error", Text, nullable=True),
+    Column("last_error", CleanText, nullable=True),
     UniqueConstraint("item_id", "chat_id", name="uq_outbox_item_chat"),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )

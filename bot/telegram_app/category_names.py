@@ -35,30 +35,54 @@ def _names(category: CategoryInfo) -> list[str]:
     return [_key(category.id), _key(category.name_en), _key(category.name_tr)]
 
 
-def _lookup(phrase: str, categories: Sequence[CategoryInfo]) -> str | None:
-    exact = [c.id for c in categories if phrase in _names(c)]
-    if exact:
-        return exact[0]
-    prefixed = {c.id for c in categories for name in _names(c) if name.startswith(phrase)}
+@dataclass(frozen=True)
+class _Index:
+    """Every category's folded names, built once per call."""
+
+    names: tuple[tuple[str, tuple[str, ...]], ...]  # (id, folded names), in category order
+    longest: int  # most words in one name: no longer phrase can match
+
+    @classmethod
+    def of(cls, categories: Sequence[CategoryInfo]) -> _Index:
+        names = tuple((c.id, tuple(_names(c))) for c in categories)
+        longest = max((len(n.split()) for _, ns in names for n in ns), default=1)
+        return cls(names, longest)
+
+
+def _lookup(phrase: str, index: _Index) -> str | None:
+    for cat_id, names in index.names:
+        if phrase in names:
+            return cat_id
+    prefixed = {cat_id for cat_id, names in index.names for n in names if n.startswith(phrase)}
     if len(prefixed) == 1 and len(phrase) >= 3:
         return prefixed.pop()
     return None
 
 
+# Words looked at; what follows is reported as not understood. Every category's
+# name in full is fewer words than this, and it bounds the work a message can ask for.
+MAX_WORDS = 40
+_ALL_KEYS = frozenset(_key(w) for w in ALL_WORDS)
+
+
 def resolve(args: Sequence[str], categories: Sequence[CategoryInfo]) -> Resolution:
-    """Turn command arguments into category ids."""
+    """Turn command arguments into category ids (linear in the input: phrases are short)."""
     words = [w for part in " ".join(args).split(",") for w in [part.strip()] if w]
     tokens: list[str] = []
     for part in words:
         tokens.extend(part.split())
-    if any(_key(tok) in {_key(w) for w in ALL_WORDS} for tok in tokens):
+    tokens, beyond = tokens[:MAX_WORDS], tokens[MAX_WORDS:]
+    if any(_key(tok) in _ALL_KEYS for tok in tokens):
         return Resolution(ids=tuple(c.id for c in categories), unknown=(), all=True)
+    index = _Index.of(categories)
     found: list[str] = []
     unknown: list[str] = []
     i = 0
     while i < len(tokens):
-        for j in range(len(tokens), i, -1):
-            hit = _lookup(_key(" ".join(tokens[i:j])), categories)
+        # Longest phrase first, but never longer than the longest name: the old
+        # "every span to the end" made 1,000 words a million lookups.
+        for j in range(min(len(tokens), i + index.longest), i, -1):
+            hit = _lookup(_key(" ".join(tokens[i:j])), index)
             if hit is not None:
                 if hit not in found:
                     found.append(hit)
@@ -67,4 +91,4 @@ def resolve(args: Sequence[str], categories: Sequence[CategoryInfo]) -> Resoluti
         else:
             unknown.append(tokens[i])
             i += 1
-    return Resolution(ids=tuple(found), unknown=tuple(unknown), all=False)
+    return Resolution(ids=tuple(found), unknown=(*unknown, *beyond), all=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import math
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,17 +31,20 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.clock import Clock
 from bot.delivery.render import (
     TELEGRAM_TEXT_LIMIT,
+    echo_words,
     item_view,
     render_latest,
     shorten,
@@ -69,6 +73,7 @@ from bot.telegram_app.keyboards import (
     parse_more,
     picker,
 )
+from bot.telegram_app.throttle import CommandThrottle, Verdict
 from rules import KeywordMatcher, RuleSet, match_key
 
 log = logging.getLogger(__name__)
@@ -110,6 +115,8 @@ class Services:
     def prefs(self, chat: ChatRow) -> DeliveryPrefs:
         """A chat's delivery preferences, parsed."""
         return chat_prefs(chat, self.default_timezone)
+    # Per-chat flood control of commands, texts and button presses.
+    throttle: CommandThrottle = field(default_factory=CommandThrottle)
 
 
 def services(context: Context) -> Services:
@@ -209,7 +216,7 @@ async def _reply_unknown(
         t(
             chat.language,
             "unknown_categories",
-            unknown=html.escape(" ".join(words)),
+            unknown=html.escape(echo_words(words)),
             categories=_all_names(rules, chat.language),
         ),
     )
@@ -503,7 +510,8 @@ async def keywords(update: Update, context: Context) -> None:
     if not await _may_change(update, context, chat):
         await _reply(update, t(lang, "admins_only"))
         return
-    shown = html.escape(term)
+    # Quoted back in the reply: never more than a keyword may be long.
+    shown = html.escape(shorten(term, MAX_KEYWORD_LENGTH))
     if action in {"add", "ekle"}:
         try:
             if len(term) > MAX_KEYWORD_LENGTH:
@@ -844,10 +852,46 @@ async def broadcast(update: Update, context: Context, chat: ChatRow) -> None:
     if not text:
         await _reply(update, t(chat.language, "broadcast_usage"))
         return
+    # Telegram counts UTF-16 code units: a text cut to 4,096 characters could still be
+    # refused, and a refused broadcast used to be retried for ever. Say so now instead.
+    length = visible_length(text)
+    if length > TELEGRAM_TEXT_LIMIT:
+        await _reply(
+            update,
+            t(chat.language, "broadcast_too_long", length=length, limit=TELEGRAM_TEXT_LIMIT),
+        )
+        return
     svc = services(context)
-    count = await svc.storage.enqueue_broadcast(text[:TELEGRAM_TEXT_LIMIT], svc.clock.now())
+    count = await svc.storage.enqueue_broadcast(text, svc.clock.now())
     svc.wake_delivery()
     await _reply(update, t(chat.language, "broadcast_queued", count=count))
+
+
+async def throttle_gate(update: Update, context: Context) -> None:
+    """Before every handler: a chat sending too much is told to slow down once, then ignored."""
+    tg_chat = update.effective_chat
+    counted = update.callback_query is not None or (
+        update.message is not None and bool(update.message.text)
+    )
+    if tg_chat is None or not counted:
+        return  # membership changes, migrations, edits: not something a user floods with
+    svc = services(context)
+    verdict = svc.throttle.check(tg_chat.id)
+    if verdict is Verdict.ANSWER:
+        return
+    if verdict is Verdict.WARN:
+        known = await svc.storage.chat(tg_chat.id)
+        user = update.effective_user
+        lang = known.language if known else language_for(user.language_code if user else None)
+        seconds = max(1, math.ceil(svc.throttle.wait_seconds(tg_chat.id)))
+        text = t(lang, "slow_down", seconds=seconds)
+        log.info("chat %s sends too fast: ignored for %d s", tg_chat.id, seconds)
+        with contextlib.suppress(TelegramError):
+            if update.callback_query is not None:
+                await update.callback_query.answer(text, show_alert=True)
+            else:
+                await _reply(update, text)
+    raise ApplicationHandlerStop
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -890,6 +934,8 @@ ADMIN_COMMANDS: list[tuple[str, Handler]] = [
 def install(application: Application[Any, Any, Any, Any, Any, Any], svc: Services) -> None:
     """Register every handler and the services on an application."""
     application.bot_data[SERVICES_KEY] = svc
+    # Group -1 runs first; ApplicationHandlerStop there keeps the update from every handler.
+    application.add_handler(TypeHandler(Update, throttle_gate), group=-1)
     for name, callback, _, _ in COMMANDS:
         application.add_handler(CommandHandler(name, callback))
     for name, callback in ADMIN_COMMANDS:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from bot.telegram_app import category_names
 from bot.telegram_app.category_names import resolve
 from rules import load_rules
 
@@ -44,3 +47,35 @@ def test_unknown_words_are_reported() -> None:
 
 def test_ambiguous_prefix_is_unknown() -> None:
     assert resolve(["ev"], CATEGORIES).unknown == ("ev",)
+
+
+def count_lookups(monkeypatch: pytest.MonkeyPatch, words: int) -> int:
+    """How many phrase lookups resolving `words` one-letter words takes."""
+    calls = 0
+    real = category_names._lookup
+
+    def counting(*args: Any) -> str | None:
+        nonlocal calls
+        calls += 1
+        return real(*args)
+
+    monkeypatch.setattr(category_names, "_lookup", counting)
+    found = resolve(["x"] * words, CATEGORIES)
+    assert found.ids == () and len(found.unknown) == words
+    return calls
+
+
+def test_work_grows_at_most_linearly_with_the_words_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/latest` and 1,000 one-letter words froze the bot for 46 s (all spans were tried)."""
+    longest_name = max(
+        len(name.split()) for c in CATEGORIES for name in (c.name_en, c.name_tr, c.id)
+    )
+    for words in (10, 20, 40):
+        assert count_lookups(monkeypatch, words) <= words * longest_name, words
+    # Past a cap, more words cost nothing more.
+    assert count_lookups(monkeypatch, 2000) == count_lookups(monkeypatch, 1000)
+
+
+def test_a_long_name_is_still_found_after_many_unknown_words() -> None:
+    found = resolve(["x"] * 10 + ["Ticari", "Elektrikli", "Araç", "Üretimi"], CATEGORIES)
+    assert found.ids == ("commercial-ev-manufacturing",)

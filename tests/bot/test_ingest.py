@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.ingest.poll import Ingestor
-from bot.models import CatalogFeed
+from bot.models import CatalogFeed, StoredBatch
 from bot.storage import Storage
 from feeds.fetch import build_client
 from rules import load_rules
@@ -49,10 +51,10 @@ class Rig:
         return [d.item.title for d in due if d.item is not None]
 
 
-@pytest.fixture
-async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
-    async with database("sqlite", str(tmp_path)) as target, FeedServer() as feeds:
-        storage = await Storage.open(target.url)
+@asynccontextmanager
+async def make_rig(kind: str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
+    async with database(kind, str(tmp_path)) as target, FeedServer() as feeds:
+        storage = await Storage.open(target.url, schema=target.schema)
         await storage.sync_catalog(
             [
                 CatalogFeed("a", "Kaynak A", feeds.url("/a.xml"), "tr", None, True),
@@ -74,6 +76,20 @@ async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
             )
             yield Rig(feeds, storage, ingestor, clock)
         await storage.close()
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
+    async with make_rig("sqlite", tmp_path, clock) as made:
+        yield made
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def rig_any_db(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[Rig]:
+    async with make_rig(request.param, tmp_path, clock) as made:
+        yield made
 
 
 async def test_backlog_is_recorded_then_new_entries_are_queued(rig: Rig) -> None:
@@ -140,3 +156,33 @@ async def test_a_gone_feed_is_disabled(rig: Rig) -> None:
     gone = await rig.storage.feed("b")
     assert gone is not None and gone.disabled_reason
     assert [f.id for f in await rig.storage.claim_due_feeds(rig.clock.now())] == ["a"]
+
+
+async def test_a_failed_store_is_the_feeds_error_and_backs_off(
+    rig_any_db: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch the database refuses shows in /feeds and waits, instead of retrying unseen."""
+    rig = rig_any_db
+    await rig.poll()
+    rig.feeds.add_entry("/a.xml", REGULATION)
+    rig.feeds.add_entry("/b.xml", FeedItem("Togg yeni model tanıttı", guid="b-1"))
+    real_store = rig.storage.store_batch
+
+    async def refuse_feed_b(feed_id: str, **kwargs: Any) -> StoredBatch:
+        if feed_id == "b":
+            raise RuntimeError('invalid byte sequence for encoding "UTF8": 0x00')
+        return await real_store(feed_id, **kwargs)
+
+    monkeypatch.setattr(rig.storage, "store_batch", refuse_feed_b)
+    now = rig.clock.now()
+    await rig.ingestor.poll(await rig.storage.claim_due_feeds(now))
+    assert await rig.queued() == [REGULATION.title]  # the other feed is unaffected
+    broken = await rig.storage.feed("b")
+    assert broken is not None
+    assert broken.last_error_kind == "storage"
+    assert broken.last_error is not None and "0x00" in broken.last_error
+    assert broken.consecutive_failures == 1
+    # Backed off like any failed poll (not left under its lease), and due again later.
+    assert broken.next_poll_at is not None and broken.next_poll_at > now
+    later = [f.id for f in await rig.storage.claim_due_feeds(broken.next_poll_at)]
+    assert "b" in later

@@ -332,3 +332,49 @@ async def test_retention_keeps_tombstones_so_old_entries_stay_seen(
         tombstones_before=clock.now() - timedelta(days=365),
     )
     assert await storage.seen_identities("f1", ["old", "fresh"]) == {"fresh"}
+
+
+async def test_nul_characters_are_dropped_not_fatal(storage: Storage, clock: FakeClock) -> None:
+    """PostgreSQL refuses NUL in text; one such entry used to fail its whole batch."""
+    await storage.sync_catalog([feed()])
+    await chat(storage, clock, 1, ("regulation",))
+    await storage.add_keyword(1, "şarj\x00")
+    batch = await store(
+        storage,
+        "f1",
+        new=[
+            item(
+                "nul\x00entry",
+                ("regulation",),
+                title="EPDK\x00 şarj",
+                summary="yeni\x00 kurallar",
+                link="https://example.org/a\x00b",
+                matches={"regulation": ["şarj\x00"]},
+            ),
+            item("plain", ("regulation",)),
+        ],
+        again=[],
+        seen=["seen\x00too"],
+        record=FetchRecord(
+            status="parse_error",
+            success=False,
+            duration=0.1,
+            next_poll_at=clock.now() + timedelta(seconds=300),
+            error="bad\x00 byte",
+        ),
+        now=clock.now(),
+    )
+    assert len(batch.item_ids) == 2 and batch.outbox_rows == 2
+    stored = {i.title: i for i in await storage.latest_items()}
+    assert set(stored) == {"EPDK şarj", "Story plain"}
+    assert stored["EPDK şarj"].summary == "yeni kurallar"
+    assert stored["EPDK şarj"].link == "https://example.org/ab"
+    # Asked in the feed's own spelling, the entries are known: not new again next poll.
+    assert await storage.seen_identities("f1", ["nul\x00entry", "seen\x00too", "x"]) == {
+        "nul\x00entry",
+        "seen\x00too",
+    }
+    assert await storage.keywords(1) == ["şarj"]
+    row = await storage.feed("f1")
+    assert row is not None and row.last_error == "bad byte"
+    await storage.enqueue_broadcast("duyuru\x00", clock.now())

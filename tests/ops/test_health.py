@@ -207,3 +207,29 @@ async def test_service_without_http_port_listens_nowhere(tmp_path: Path) -> None
     # Only the composition is checked: the endpoint is off by default.
     assert settings.http_port is None
     assert service.http is None
+
+
+@pytest.mark.parametrize(("setting", "bound"), [(None, "127.0.0.1"), ("0.0.0.0", "0.0.0.0")])
+async def test_the_endpoint_listens_on_loopback_unless_told_otherwise(
+    tmp_path: Path, http: httpx.AsyncClient, setting: str | None, bound: str
+) -> None:
+    """/metrics used to face every network the host is on, with no way to say otherwise."""
+    port = free_port()
+    extra = {} if setting is None else {"http_host": setting}
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/x.sqlite3",
+        feeds_file=Path(__file__).with_name("empty_catalog.yaml"),
+        http_port=port,
+        **extra,  # type: ignore[arg-type]
+    )
+    service = Service(
+        settings, options=ServiceOptions(console=True, console_out=io.StringIO()), clock=FakeClock()
+    )
+    await service.start()
+    try:
+        assert service.http is not None
+        assert service.http.host == bound
+        response = await http.get(f"http://127.0.0.1:{port}/healthz")
+        assert response.status_code == 200
+    finally:
+        await service.stop()
