@@ -6,7 +6,6 @@ import threading
 from typing import Any, cast
 
 from bot.ingest.classify import BudgetedClassifier, Classified, NotClassified
-
 from rules import RuleSet, load_rules
 
 RULES = load_rules()
