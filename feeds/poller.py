@@ -34,11 +34,17 @@ __all__ = ["PollOutcome", "PollRequest", "host_key", "poll_batch", "timed_parse"
 
 @dataclass(frozen=True)
 class PollRequest:
-    """One feed to poll, with its stored conditional-GET state."""
+    """One feed to poll, with its stored conditional-GET state.
+
+    ``url`` is where to fetch (a stored permanent-redirect target, if any);
+    ``catalog_url`` is the feed's URL in the catalog, whose kind of address
+    redirects may lead into (see :mod:`feeds.netguard`; default ``url``).
+    """
 
     feed_id: str
     url: str
     validators: Validators
+    catalog_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ async def poll_one(
 ) -> PollOutcome:
     """Fetch and, if there is a new body, parse one feed (no concurrency limits)."""
     result = await fetch(
-        client, request.url, request.validators, max_bytes=max_bytes, total_timeout=total_timeout
+        client, request.url, request.validators, max_bytes=max_bytes,
+        total_timeout=total_timeout, origin=request.catalog_url,
     )
     if result.status is not FetchStatus.OK or result.body is None:
         return PollOutcome(request, result, None, None, 0.0)
