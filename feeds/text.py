@@ -57,6 +57,8 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]
 _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template"})
 # Inside an inline SVG these carry its text (accessible name, description).
 _SVG_TEXT = frozenset({"title", "desc"})
+# SVG text blocks are placed apart on the canvas: a space between them.
+_SVG_BLOCK = frozenset({"title", "desc", "text"})
 _LITERAL = frozenset({"code", "pre", "kbd", "samp", "tt"})
 _BLOCK = frozenset(
     {"br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -124,7 +126,7 @@ class _TextExtractor(HTMLParser):
             self._svg_depth += 1
         if self._skips(tag):
             self._skip_depth += 1
-        elif tag in _BLOCK:
+        elif tag in _BLOCK or (self._svg_depth and tag in _SVG_BLOCK):
             self.parts.append((" ", False))
         if tag in _LITERAL:
             self._literal_depth += 1
@@ -132,7 +134,7 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if self._skips(tag):
             self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag in _BLOCK:
+        elif tag in _BLOCK or (self._svg_depth and tag in _SVG_BLOCK):
             self.parts.append((" ", False))
         if tag in _LITERAL:
             self._literal_depth = max(0, self._literal_depth - 1)
