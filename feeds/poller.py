@@ -28,6 +28,7 @@ import httpx
 
 from feeds.fetch import DEFAULT_MAX_BYTES, FetchResult, FetchStatus, Validators, fetch
 from feeds.parse import FeedParseError, ParsedFeed, parse_feed
+from feeds.text import clean_text
 
 __all__ = ["PollOutcome", "PollRequest", "host_key", "poll_batch", "timed_parse"]
 
@@ -81,9 +82,11 @@ def timed_parse(
     try:
         parsed = parse_feed(body, base_url=base_url, now=now, content_type=content_type)
     except FeedParseError as exc:
-        return None, str(exc), time.perf_counter() - started
+        return None, clean_text(str(exc), keep_whitespace=False), time.perf_counter() - started
     except Exception as exc:  # a parser bug must not take the batch down
-        return None, f"parser crashed: {type(exc).__name__}: {exc}", time.perf_counter() - started
+        # The message is stored: it must not carry a NUL from the document.
+        error = clean_text(f"parser crashed: {type(exc).__name__}: {exc}", keep_whitespace=False)
+        return None, error, time.perf_counter() - started
     return parsed, None, time.perf_counter() - started
 
 
