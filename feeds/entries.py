@@ -78,7 +78,7 @@ def make_entry(
     An entry without a title borrows the start of its summary; an entry with
     neither title, summary nor link is dropped.
     """
-    guid = clean_text(guid, keep_whitespace=False).strip() if guid else None
+    guid = clean_text(guid).strip() if guid else None
     clean_guid = guid or None
     abs_link = resolve_link(clean_text(link, keep_whitespace=False) if link else None, base_url)
     canon = canonical_link(abs_link)
