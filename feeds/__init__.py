@@ -4,6 +4,8 @@ No imports from ``bot`` or ``rules``; no storage, no clock reads in logic.
 
 * :mod:`feeds.fetch` — one shared ``httpx.AsyncClient``; conditional GET,
   limits, failures as :class:`~feeds.fetch.FetchResult` values.
+* :mod:`feeds.decode` — Content-Encoding in bounded steps (no bombs);
+  :mod:`feeds.netguard` — no redirects into internal address space.
 * :mod:`feeds.parse` — bytes → :class:`~feeds.parse.ParsedFeed` (feedparser),
   or a one-line :class:`~feeds.parse.FeedParseError`.
 * :mod:`feeds.entries`, :mod:`feeds.text`, :mod:`feeds.urls` — normalised

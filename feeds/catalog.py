@@ -3,8 +3,14 @@
 Format (see /CONTRACT): a mapping with one key ``feeds``, a list of mappings
 with ``id`` (slug: lower-case letters, digits and ``-``; unique), ``name``,
 ``url`` (http or https), ``language`` (``tr`` or ``en``), optional
-``interval`` (integer seconds ≥ 1) and optional ``enabled`` (boolean).
-``load_catalog`` reports *every* problem, each as ``FILE:LINE: message``.
+``interval`` (whole seconds, 1 to 604,800 = 7 days) and optional ``enabled``
+(boolean). ``load_catalog`` reports *every* problem, each as
+``FILE:LINE: message``, and never raises anything else.
+
+YAML 1.1 reads ``017`` as octal 15, ``1:30`` as sexagesimal 90 and ``0x1e``
+as hex; an interval is meant as plain seconds, so those forms are refused
+with a message saying what to write instead rather than silently read as
+another number.
 """
 
 from __future__ import annotations
@@ -40,6 +46,13 @@ _KNOWN = frozenset({*_REQUIRED, "interval", "enabled"})
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _STR = "tag:yaml.org,2002:str"
+MIN_INTERVAL = 1
+MAX_INTERVAL = 7 * 24 * 3600
+_DECIMAL = re.compile(r"^\+?[1-9][0-9_]*$|^0$")
+_BOOL_WORDS = {
+    "true": True, "yes": True, "on": True, "y": True,
+    "false": False, "no": False, "off": False, "n": False,
+}
 _TR_ASCII = str.maketrans("çğıöşüâîûÇĞİIÖŞÜ", "cgiosuaiucgiiosu")
 
 
@@ -75,6 +88,26 @@ def _is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _interval(raw: str, tag: str) -> int | str:
+    """Seconds from an ``interval`` scalar, or the problem with it."""
+    text = raw.strip()
+    hint = f"must be a whole number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL} (7 days)"
+    if tag != _INT:
+        return f"interval {raw!r} {hint}"
+    if ":" in text:
+        return (f"interval {raw!r} looks like a time of day (YAML reads it as base 60); "
+                f"write plain seconds, e.g. 90 for a minute and a half")
+    if not _DECIMAL.match(text):
+        if re.fullmatch(r"[+-]?0[0-7_]+", text):
+            return (f"interval {raw!r} has a leading zero (YAML reads it as octal); "
+                    f"write {text.lstrip('+-0') or '0'} without the zero")
+        return f"interval {raw!r} {hint}; write plain decimal digits"
+    value = int(text.replace("_", ""))
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        return f"interval {raw!r} {hint}"
+    return value
 
 
 def _line(node: yaml.Node) -> int:
@@ -158,15 +191,18 @@ def parse_catalog(text: str, *, source: str = "<catalog>") -> list[FeedSpec]:
                 else:
                     values[name] = raw
             elif name == "interval":
-                if node.tag != _INT or int(raw, 0) < 1:
-                    problem(nline, f"interval {raw!r} must be an integer number of seconds >= 1")
+                seconds = _interval(raw, node.tag)
+                if isinstance(seconds, str):
+                    problem(nline, seconds)
                 else:
-                    values[name] = int(raw, 0)
+                    values[name] = seconds
             elif name == "enabled":
-                if node.tag != _BOOL:
+                # An explicit ``!!bool maybe`` is tagged bool too: check the word.
+                flag = _BOOL_WORDS.get(raw.strip().lower()) if node.tag == _BOOL else None
+                if flag is None:
                     problem(nline, f"enabled {raw!r} must be true or false")
                 else:
-                    values[name] = raw.lower() in ("true", "yes", "on", "y")
+                    values[name] = flag
         feed_id = values.get("id")
         if isinstance(feed_id, str):
             if feed_id in ids:

@@ -13,6 +13,10 @@ of them as seen: an entry whose guid changes but whose link (or title and
 date) does not is then still recognised as already seen, even after its story
 left the dedupe window.
 
+Every text handed out (title, summary, guid, link) is free of control
+characters and lone surrogates (see :func:`feeds.text.clean_text`): one
+``&#0;`` must not fail a PostgreSQL batch.
+
 Publication time is aware UTC. A date in the future is clamped to ``now``
 (the hash identity uses the date as written, so clamping never changes the
 identity). A missing date is ``None``: the caller uses first-seen time.
@@ -24,7 +28,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from feeds.text import html_to_text, title_key
+from feeds.text import TextKind, clean_text, title_key, to_text
 from feeds.urls import canonical_link, resolve_link
 
 __all__ = ["Entry", "make_entry"]
@@ -63,18 +67,23 @@ def make_entry(
     published: datetime | None,
     base_url: str,
     now: datetime,
+    title_kind: TextKind = "guess",
+    summary_kind: TextKind = "html",
 ) -> Entry | None:
     """Build a normalised :class:`Entry`; None if there is nothing to show.
 
-    ``title`` and ``summary`` may contain HTML. ``published`` must be aware.
+    ``title`` and ``summary`` are of the given kinds (see :mod:`feeds.text`:
+    RSS titles are guessed, RSS descriptions are HTML, Atom says which).
+    ``published`` must be aware.
     An entry without a title borrows the start of its summary; an entry with
     neither title, summary nor link is dropped.
     """
-    clean_guid = guid.strip() if guid and guid.strip() else None
-    abs_link = resolve_link(link, base_url)
+    guid = clean_text(guid).strip() if guid else None
+    clean_guid = guid or None
+    abs_link = resolve_link(clean_text(link, keep_whitespace=False) if link else None, base_url)
     canon = canonical_link(abs_link)
-    text_title = html_to_text(title)
-    text_summary = html_to_text(summary)[:MAX_SUMMARY_CHARS]
+    text_title = to_text(title, title_kind)
+    text_summary = to_text(summary, summary_kind)[:MAX_SUMMARY_CHARS]
     if not text_title:
         text_title = text_summary[:120]
     if not text_title and abs_link is None:

@@ -54,15 +54,38 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
-from feedparser.datetimes import _parse_date
-from feedparser.encodings import RE_XML_DECLARATION
-from feedparser.html import _cp1252
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urifixer
+from feeds.text import TextKind
 
-__all__ = ["RawEntry", "RawFeed", "fast_parse"]
+# The fast path reproduces feedparser's behaviour, and uses five of its
+# private names to do so; both were checked against exactly this release,
+# which pyproject.toml pins. With any other release installed (a distro
+# package, ``--no-deps``) the fast path switches itself off and feedparser
+# alone decides: slower, never different.
+CHECKED_FEEDPARSER_VERSION = "6.0.14"
+
+
+def _installed_feedparser() -> str | None:
+    try:
+        return metadata.version("feedparser")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+try:
+    from feedparser.datetimes import _parse_date
+    from feedparser.encodings import RE_XML_DECLARATION
+    from feedparser.html import _cp1252
+    from feedparser.mixin import _FeedParserMixin
+    from feedparser.urls import _urifixer
+except ImportError:  # pragma: no cover - only with an unchecked feedparser
+    ENABLED = False
+else:
+    ENABLED = _installed_feedparser() == CHECKED_FEEDPARSER_VERSION
+
+__all__ = ["CHECKED_FEEDPARSER_VERSION", "ENABLED", "RawEntry", "RawFeed", "fast_parse"]
 
 ATOM = "http://www.w3.org/2005/Atom"
 _A = "{" + ATOM + "}"
@@ -73,14 +96,16 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _NEW_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
 
 # Namespace URI (lower-case) -> the prefix feedparser maps it to.
-_KNOWN_NS: dict[str, str] = {k.lower(): v for k, v in _FeedParserMixin.namespaces.items()}
+_KNOWN_NS: dict[str, str] = (
+    {k.lower(): v for k, v in _FeedParserMixin.namespaces.items()} if ENABLED else {}
+)
 # Prefixes that mean something to feedparser: its canonical prefixes and the
 # prefixes of its ``_start_<prefix>_<name>`` handlers.
 _RESERVED_PREFIXES: frozenset[str] = frozenset(
     {v.lower() for v in _KNOWN_NS.values() if v}
     | {
         name[len("_start_"):].split("_", 1)[0].lower()
-        for name in dir(_FeedParserMixin)
+        for name in (dir(_FeedParserMixin) if ENABLED else ())
         if name.startswith("_start_") and "_" in name[len("_start_"):]
     }
 )
@@ -156,14 +181,18 @@ class RawEntry:
     summary: str | None
     published: time.struct_time | None
     updated: time.struct_time | None
+    # RSS titles are guessed and RSS descriptions are HTML; Atom says.
+    title_kind: TextKind = "guess"
+    summary_kind: TextKind = "html"
 
 
 @dataclass(frozen=True, slots=True)
 class RawFeed:
-    """Feed title and entries in document order."""
+    """Feed title (and its kind) and entries in document order."""
 
     title: str | None
     entries: tuple[RawEntry, ...]
+    title_kind: TextKind = "guess"
 
 
 def _pop(raw: str | None, *, uri: bool = False) -> str:
@@ -325,10 +354,19 @@ def _atom_entry(entry: ET.Element) -> RawEntry:
         guid = link = _pop(node.text, uri=True)  # an Atom id counts as a permalink guid
     if alternate is not None:
         link = alternate
-    return _finish(fields, guid=guid, link=link)
+    return _finish(fields, guid=guid, link=link, atom=True)
 
 
-def _finish(fields: dict[str, ET.Element], *, guid: str | None, link: str | None) -> RawEntry:
+def _atom_kind(node: ET.Element | None) -> TextKind:
+    """Kind of an Atom text construct (checked to be text or html)."""
+    if node is None:
+        return "text"
+    return "text" if _map_content_type(node.get("type") or "text") == "text/plain" else "html"
+
+
+def _finish(
+    fields: dict[str, ET.Element], *, guid: str | None, link: str | None, atom: bool = False
+) -> RawEntry:
     title = summary = content = None
     if (node := fields.get("title")) is not None:
         title = _pop(node.text)
@@ -341,6 +379,11 @@ def _finish(fields: dict[str, ET.Element], *, guid: str | None, link: str | None
         published = _parse_date(_pop(node.text))
     if (node := fields.get("updated")) is not None:
         updated = _parse_date(_pop(node.text))
+    title_kind: TextKind = "guess"
+    summary_kind: TextKind = "html"
+    if atom:
+        title_kind = _atom_kind(fields.get("title"))
+        summary_kind = _atom_kind(fields.get("summary") if summary else fields.get("content"))
     return RawEntry(
         guid=guid,
         link=link,
@@ -350,6 +393,8 @@ def _finish(fields: dict[str, ET.Element], *, guid: str | None, link: str | None
         summary=summary or content or None,
         published=published,
         updated=updated,
+        title_kind=title_kind,
+        summary_kind=summary_kind,
     )
 
 
@@ -401,7 +446,7 @@ def _parse_atom(root: ET.Element) -> RawFeed:
             title_node = child
         else:
             _check_feed_level(child)
-    return RawFeed(_feed_title(title_node), tuple(entries))
+    return RawFeed(_feed_title(title_node), tuple(entries), _atom_kind(title_node))
 
 
 def _walk_attrs(root: ET.Element) -> None:
@@ -445,6 +490,8 @@ def _parse(text: str) -> RawFeed:
 
 def fast_parse(text: str) -> RawFeed | None:
     """Title and raw entries of ``text``, or None when feedparser must decide (see module doc)."""
+    if not ENABLED:
+        return None
     try:
         return _parse(text)
     except _Decline:
@@ -453,6 +500,8 @@ def fast_parse(text: str) -> RawFeed | None:
 
 def decline_reason(text: str) -> str | None:
     """Why :func:`fast_parse` declines ``text`` (None if it does not); for tests and tools."""
+    if not ENABLED:
+        return f"feedparser {_installed_feedparser()} is not {CHECKED_FEEDPARSER_VERSION}"
     try:
         _parse(text)
     except _Decline as exc:

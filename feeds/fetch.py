@@ -14,20 +14,26 @@
   line. 429 and 503 carry ``retry_after`` in seconds (from a number or an
   HTTP date).
 
-Redirects are followed up to the client's ``max_redirects``; if the chain
-starts with permanent redirects (301/308), ``moved_to`` is where the last of
-them pointed, so the caller can update the stored URL. The body is streamed
-and cut off once it exceeds ``max_bytes`` *after* decompression (a gzip bomb
-is stopped like a plain 50 MB body), and the whole request, body included,
-must finish within ``total_timeout`` seconds (an endless slow body is cut off
-even though each chunk arrives within the read timeout).
+Redirects are followed here, hop by hop, up to the client's
+``max_redirects``; if the chain starts with permanent redirects (301/308),
+``moved_to`` is where the last of them pointed, so the caller can update the
+stored URL. A redirect into loopback, link-local, private or reserved
+address space is refused (``error_kind`` ``redirect_refused``) unless the
+feed's own catalog URL is in that space (see :mod:`feeds.netguard`).
+
+The body is streamed raw and decoded here in bounded steps
+(:mod:`feeds.decode`): it is cut off once it exceeds ``max_bytes`` *after*
+decompression, and no single step inflates more than 64 KiB, so a gzip bomb
+— stacked ``gzip, gzip`` included — is stopped like a plain 50 MB body,
+within ``max_bytes`` plus a small margin of memory. The whole request, body
+included, must finish within ``total_timeout`` seconds (an endless slow body
+is cut off even though each chunk arrives within the read timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import json
 import time
 from dataclasses import dataclass, replace
@@ -36,6 +42,9 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 import httpx
+
+from feeds.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, ContentDecodingError
+from feeds.netguard import RedirectRefused, check_redirect, host_classes
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -132,6 +141,8 @@ def build_client(
             "User-Agent": user_agent,
             "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "
             "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+            # Only what feeds.decode decodes in bounded steps.
+            "Accept-Encoding": ACCEPT_ENCODING,
         },
         timeout=httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None
@@ -163,38 +174,67 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
 
 
-def _moved_to(response: httpx.Response) -> str | None:
-    """Target of the leading run of permanent redirects, if any."""
-    chain = [*response.history, response]
+def _moved_to(hops: list[tuple[int, str]]) -> str | None:
+    """Target of the leading run of permanent redirects, if any (hops: status, next URL)."""
     moved: str | None = None
-    for hop, nxt in itertools.pairwise(chain):
-        if hop.status_code not in _PERMANENT:
+    for status, target in hops:
+        if status not in _PERMANENT:
             break
-        moved = str(nxt.url)
+        moved = target
     return moved
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length")
+    encodings = response.headers.get_list("content-encoding", split_commas=True)
     if (
         declared is not None
         and declared.isdigit()
         and int(declared) > max_bytes
-        and not response.headers.get("content-encoding")
+        and not encodings
     ):
-        raise _TooLarge(f"Content-Length {declared} exceeds {max_bytes} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():  # decompressed
-        size += len(chunk)
-        if size > max_bytes:
-            raise _TooLarge(f"body exceeds {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise BodyTooLarge(f"Content-Length {declared} exceeds {max_bytes} bytes")
+    if response.is_stream_consumed:
+        # An in-memory response (httpx.MockTransport) was read and decoded
+        # when it was built; no network stream is left to bound.
+        if len(response.content) > max_bytes:
+            raise BodyTooLarge(f"body exceeds {max_bytes} bytes")
+        return response.content
+    decoder = BoundedDecoder(encodings, max_bytes)
+    async for chunk in response.aiter_raw():  # still compressed: decoded in bounded steps
+        decoder.feed(chunk)
+    return decoder.finish()
+
+
+async def _send(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], origin: str
+) -> tuple[httpx.Response, list[tuple[int, str]]]:
+    """GET ``url`` following redirects one by one; every target is checked first."""
+    allowed: frozenset[str] | None = None  # resolved only when a redirect needs it
+
+    async def check(target: str) -> None:
+        nonlocal allowed
+        if allowed is None:
+            allowed = await host_classes(origin)
+        await check_redirect(target, allowed)
+
+    request = client.build_request("GET", url, headers=headers)
+    if url != origin:
+        # A stored permanent-redirect target: as much a redirect as the hop was.
+        await check(url)
+    hops: list[tuple[int, str]] = []
+    while True:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        following = response.next_request
+        if following is None:
+            return response, hops
+        await response.aclose()
+        if len(hops) >= client.max_redirects:
+            raise httpx.TooManyRedirects("too many redirects", request=following)
+        target = str(following.url)
+        await check(target)
+        hops.append((response.status_code, target))
+        request = following
 
 
 async def fetch(
@@ -204,8 +244,15 @@ async def fetch(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     total_timeout: float = 60.0,
+    origin: str | None = None,
 ) -> FetchResult:
-    """Fetch ``url`` once; never raises for network or HTTP problems."""
+    """Fetch ``url`` once; never raises for network or HTTP problems.
+
+    ``origin`` is the feed's URL as the catalog gives it (default ``url``):
+    redirects may lead into the kinds of non-public address it names, no
+    others; a ``url`` other than ``origin`` (a stored redirect target) is
+    checked like a redirect.
+    """
     started = time.perf_counter()
     base = FetchResult(
         status=FetchStatus.ERROR, url=url, final_url=url, body=None, validators=validators,
@@ -224,11 +271,12 @@ async def fetch(
 
     try:
         async with asyncio.timeout(total_timeout):
-            async with client.stream("GET", url, headers=headers) as response:
+            response, hops = await _send(client, url, headers, origin or url)
+            try:
                 status = response.status_code
                 common: dict[str, object] = {
                     "final_url": str(response.url),
-                    "moved_to": _moved_to(response),
+                    "moved_to": _moved_to(hops),
                     "http_status": status,
                     "content_type": response.headers.get("content-type"),
                 }
@@ -247,8 +295,14 @@ async def fetch(
                     return done(error_kind=f"http_{status}", error=f"HTTP {status} {phrase}",
                                 retry_after=retry, **common)
                 body = await _read_limited(response, max_bytes)
-    except _TooLarge as exc:
+            finally:
+                await response.aclose()
+    except BodyTooLarge as exc:
         return done(error_kind="too_large", error=str(exc))
+    except RedirectRefused as exc:
+        return done(error_kind="redirect_refused", error=str(exc))
+    except ContentDecodingError as exc:
+        return done(error_kind="decode", error=f"bad content encoding: {exc}")
     except TimeoutError:
         return done(error_kind="timeout", error=f"no complete response within {total_timeout:g} s")
     except httpx.TooManyRedirects:

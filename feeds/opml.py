@@ -67,7 +67,7 @@ def opml_to_specs(text: str, *, default_language: Language = "tr") -> list[FeedS
     Raises:
         OpmlError: not XML, not OPML, or forbidden XML constructs.
     """
-    from feeds.catalog import FeedSpec, _is_http_url, slugify
+    from feeds.catalog import MAX_INTERVAL, MIN_INTERVAL, FeedSpec, _is_http_url, slugify
 
     try:
         root = SafeET.fromstring(text.encode("utf-8") if isinstance(text, str) else text)
@@ -90,8 +90,10 @@ def opml_to_specs(text: str, *, default_language: Language = "tr") -> list[FeedS
             feed_id, n = f"{base}-{n}", n + 1
         used.add(feed_id)
         interval_text = (outline.get("evbotInterval") or "").strip()
-        interval = int(interval_text) if interval_text.isdigit() else None
-        if interval is not None and interval < 1:
+        # isascii: "²" is a digit to str.isdigit but not to int().
+        digits = interval_text.isascii() and interval_text.isdigit()
+        interval = int(interval_text) if digits else None
+        if interval is not None and not MIN_INTERVAL <= interval <= MAX_INTERVAL:
             interval = None
         enabled_text = (outline.get("evbotEnabled") or "true").strip().lower()
         enabled = enabled_text not in ("false", "0", "no")

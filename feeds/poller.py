@@ -28,17 +28,24 @@ import httpx
 
 from feeds.fetch import DEFAULT_MAX_BYTES, FetchResult, FetchStatus, Validators, fetch
 from feeds.parse import FeedParseError, ParsedFeed, parse_feed
+from feeds.text import clean_text
 
 __all__ = ["PollOutcome", "PollRequest", "host_key", "poll_batch", "timed_parse"]
 
 
 @dataclass(frozen=True)
 class PollRequest:
-    """One feed to poll, with its stored conditional-GET state."""
+    """One feed to poll, with its stored conditional-GET state.
+
+    ``url`` is where to fetch (a stored permanent-redirect target, if any);
+    ``catalog_url`` is the feed's URL in the catalog, whose kind of address
+    redirects may lead into (see :mod:`feeds.netguard`; default ``url``).
+    """
 
     feed_id: str
     url: str
     validators: Validators
+    catalog_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,11 @@ def timed_parse(
     try:
         parsed = parse_feed(body, base_url=base_url, now=now, content_type=content_type)
     except FeedParseError as exc:
-        return None, str(exc), time.perf_counter() - started
+        return None, clean_text(str(exc), keep_whitespace=False), time.perf_counter() - started
     except Exception as exc:  # a parser bug must not take the batch down
-        return None, f"parser crashed: {type(exc).__name__}: {exc}", time.perf_counter() - started
+        # The message is stored: it must not carry a NUL from the document.
+        error = clean_text(f"parser crashed: {type(exc).__name__}: {exc}", keep_whitespace=False)
+        return None, error, time.perf_counter() - started
     return parsed, None, time.perf_counter() - started
 
 
@@ -93,7 +102,8 @@ async def poll_one(
 ) -> PollOutcome:
     """Fetch and, if there is a new body, parse one feed (no concurrency limits)."""
     result = await fetch(
-        client, request.url, request.validators, max_bytes=max_bytes, total_timeout=total_timeout
+        client, request.url, request.validators, max_bytes=max_bytes,
+        total_timeout=total_timeout, origin=request.catalog_url,
     )
     if result.status is not FetchStatus.OK or result.body is None:
         return PollOutcome(request, result, None, None, 0.0)

@@ -104,7 +104,8 @@ class Ingestor:
         by_id = {f.id: f for f in feeds}
         requests = [
             PollRequest(
-                feed_id=f.id, url=f.fetch_url, validators=Validators.from_json(f.validators)
+                feed_id=f.id, url=f.fetch_url, validators=Validators.from_json(f.validators),
+                catalog_url=f.url,
             )
             for f in feeds
         ]

@@ -60,6 +60,58 @@ def test_every_problem_is_reported_with_its_line() -> None:
         assert any(line.startswith(fragment) for line in lines), fragment
 
 
+def _one_feed(extra: str) -> str:
+    return ("feeds:\n  - id: a\n    name: A\n    url: https://a.test/rss\n"
+            f"    language: tr\n    {extra}\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("017", "leading zero (YAML reads it as octal); write 17"),
+        ("1:30", "looks like a time of day"),
+        ("!!int 1:2:3", "looks like a time of day"),
+        ("0x1e", "write plain decimal digits"),
+        ("!!int abc", "write plain decimal digits"),
+        ("0", "from 1 to 604800"),
+        ("604801", "from 1 to 604800"),
+        ("6.5", "whole number of seconds"),
+    ],
+)
+def test_odd_interval_is_a_catalog_problem_with_file_and_line(
+    tmp_path: Path, value: str, says: str
+) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(_one_feed(f"interval: {value}"))
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    [line] = info.value.problems
+    assert line.startswith(f"{path}:6: interval ")
+    assert says in line
+
+
+def test_interval_bounds_and_plain_forms_are_accepted() -> None:
+    for text, seconds in (("1", 1), ("604800", 604800), ("1_800", 1800), ("+60", 60)):
+        [spec] = parse_catalog(_one_feed(f"interval: {text}"))
+        assert spec.interval == seconds
+
+
+def test_explicit_bool_tag_with_a_non_bool_word_is_refused() -> None:
+    with pytest.raises(CatalogError, match=r"<catalog>:6: enabled 'maybe' must be true or false"):
+        parse_catalog(_one_feed("enabled: !!bool maybe"))
+    [spec] = parse_catalog(_one_feed("enabled: off"))
+    assert spec.enabled is False
+
+
+def test_opml_interval_out_of_range_or_odd_digits_is_dropped() -> None:
+    opml = """<?xml version="1.0"?><opml version="2.0"><head/><body>
+      <outline text="A" type="rss" xmlUrl="https://a.test/" evbotInterval="²"/>
+      <outline text="B" type="rss" xmlUrl="https://b.test/" evbotInterval="999999999"/>
+      <outline text="C" type="rss" xmlUrl="https://c.test/" evbotInterval="900"/>
+    </body></opml>"""
+    assert [s.interval for s in opml_to_specs(opml)] == [None, None, 900]
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
     path.write_text("feeds:\n  - id: a\n    name: [broken\n")

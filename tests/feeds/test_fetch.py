@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
+import pytest
 
 from feeds.fetch import (
     DEFAULT_USER_AGENT,
@@ -145,6 +149,88 @@ async def test_size_limit_applies_after_decompression() -> None:
     async with build_client(transport=httpx.MockTransport(handler)) as client:
         result = await fetch(client, "http://feeds.test/x", Validators(), max_bytes=1024 * 1024)
     assert result.error_kind == "too_large"
+
+
+BOMBS = Path(__file__).with_name("fixtures") / "bombs"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "encoding"),
+    [
+        # 1,827 bytes; inflates to 1 GiB of zeros (gzip of a gzip).
+        ("zeros-1gib.gz.gz", "gzip, gzip"),
+        # 265 bytes; three layers to the same 1 GiB.
+        ("zeros-1gib.gz.gz.gz", "gzip, gzip, gzip"),
+        ("zeros-1gib.gz.gz.gz", "x-gzip, gzip, GZIP"),
+    ],
+)
+async def test_stacked_gzip_bomb_stays_within_the_size_cap_in_memory(
+    fixture: str, encoding: str
+) -> None:
+    # Before: httpx inflated each whole network chunk in one call, so the
+    # 1,827-byte body took the process from 93 MB to 2.19 GB before the size
+    # check ran.
+    cap = 1024 * 1024
+    margin = 1024 * 1024
+    bomb = (BOMBS / fixture).read_bytes()
+    async with FeedServer() as server, build_client() as client:
+        server.set_raw("/bomb", body=bomb, headers={"Content-Encoding": encoding})
+        # Warm up (lazy imports, first connection) so the peak is the body's.
+        small = gzip.compress(b"<rss/>")
+        server.set_raw("/small", body=small, headers={"Content-Encoding": "gzip"})
+        assert (await fetch(client, server.url("/small"), Validators())).body == b"<rss/>"
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            result = await fetch(client, server.url("/bomb"), Validators(), max_bytes=cap)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert result.status is FetchStatus.ERROR
+    assert result.error_kind == "too_large"
+    assert result.error == (
+        f"body exceeds {cap} bytes after decoding Content-Encoding {encoding.lower()}"
+    )
+    assert peak < cap + margin, f"peak {peak / 2**20:.1f} MiB"
+
+
+async def test_deflate_raw_or_wrapped_and_stacked_encodings_decode() -> None:
+    xml = rss_xml([ITEM]).encode()
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    raw_deflate = raw.compress(xml) + raw.flush()
+    bodies = {
+        "/wrapped": (zlib.compress(xml), "deflate"),
+        "/raw": (raw_deflate, "deflate"),
+        "/stacked": (gzip.compress(zlib.compress(xml)), "deflate, gzip"),
+        "/identity": (xml, "identity"),
+        "/unknown-token": (xml, "utf-8"),  # a misconfigured server: ignored, as httpx does
+    }
+    async with FeedServer() as server, build_client() as client:
+        for path, (body, encoding) in bodies.items():
+            server.set_raw(path, body=body, headers={"Content-Encoding": encoding})
+        for path in bodies:
+            result = await fetch(client, server.url(path), Validators())
+            assert (path, result.status, result.body) == (path, FetchStatus.OK, xml)
+        sent = server.requests_for("/raw")[-1].headers
+        assert sent["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "message"),
+    [
+        (b"not gzip at all", "gzip", "bad content encoding: gzip: "),
+        (b"\x8b\x00 anything", "br", "bad content encoding: unsupported Content-Encoding 'br'"),
+        (gzip.compress(b"x"), ", ".join(["gzip"] * 5),
+         "bad content encoding: 5 content encodings stacked (at most 4 accepted)"),
+    ],
+    ids=["corrupt", "brotli-unasked", "too-many-layers"],
+)
+async def test_undecodable_body_is_a_decode_error(body: bytes, encoding: str, message: str) -> None:
+    async with FeedServer() as server, build_client() as client:
+        server.set_raw("/x", body=body, headers={"Content-Encoding": encoding})
+        result = await fetch(client, server.url("/x"), Validators())
+    assert result.error_kind == "decode"
+    assert result.error is not None and result.error.startswith(message)
 
 
 async def test_gzip_feed_within_limit_is_decoded() -> None:
