@@ -35,13 +35,8 @@ from bot.ops.metrics import Metrics
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.storage.leader import LeaderLock
-from bot.telegram_app.app import (
-    AnyApplication,
-    build_application,
-    start_application,
-    stop_application,
-)
-from bot.telegram_app.handlers import Services
+from bot.telegram_app.app import build_application, start_application, stop_application
+from bot.telegram_app.context import AnyApplication, Services
 from bot.telegram_app.sender import TelegramSender
 from bot.telegram_app.throttle import CommandThrottle
 from feeds.catalog import DEFAULT_CATALOG_PATH, FeedSpec, load_catalog

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
+from bot.telegram_app.callbacks import why_data
 
 if TYPE_CHECKING:
     from bot.models import ItemRow
@@ -221,7 +222,7 @@ def render_alert(
     return RenderedMessage(
         html="\n".join(html_lines),
         plain="\n".join(plain_lines),
-        buttons=(Button(t(lang, "why_button"), f"why:{view.item_id}"),),
+        buttons=(Button(t(lang, "why_button"), why_data(view.item_id)),),
         link_preview=link_preview and link is not None,
     )
 

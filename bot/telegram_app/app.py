@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -16,11 +25,72 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.telegram_app.handlers import COMMANDS, SERVICES_KEY, Services, install
+from bot.telegram_app import admin, buttons, commands, membership, preferences
+from bot.telegram_app.callbacks import MORE_PATTERN, PICKER_PATTERN, WHY_PATTERN
+from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication, Services
+from bot.telegram_app.errors import on_error
+from bot.telegram_app.gates import Handler, load_chat, throttle_gate
 
 log = logging.getLogger(__name__)
 
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+# (command, handler, English menu text, Turkish menu text); all are in the command menu.
+COMMANDS: list[tuple[str, Handler, str, str]] = [
+    (
+        "start",
+        commands.start,
+        "Start: subscribe to all categories",
+        "Başla: tüm kategorilere abone ol",
+    ),
+    ("categories", commands.categories, "Choose categories", "Kategorileri seç"),
+    ("subscribe", commands.subscribe, "Turn categories on", "Kategorileri aç"),
+    ("unsubscribe", commands.unsubscribe, "Turn categories off", "Kategorileri kapat"),
+    (
+        "keywords",
+        preferences.keywords,
+        "Personal keyword alerts",
+        "Kişisel anahtar kelime uyarıları",
+    ),
+    ("digest", preferences.digest, "Instant alerts or a digest", "Anında uyarı veya özet"),
+    ("quiet", preferences.quiet, "Quiet hours", "Sessiz saatler"),
+    ("timezone", preferences.timezone, "Time zone", "Saat dilimi"),
+    ("preview", preferences.preview, "Link previews on or off", "Bağlantı önizlemesi açık/kapalı"),
+    ("settings", commands.settings, "What this chat receives", "Bu sohbetin aldıkları"),
+    ("latest", commands.latest, "Most recent stories", "En son haberler"),
+    ("stop", commands.stop, "Pause all alerts", "Uyarıları duraklat"),
+    ("resume", commands.resume, "Resume alerts", "Uyarıları sürdür"),
+    ("lang", commands.lang, "Interface language: tr or en", "Arayüz dili: tr veya en"),
+    ("help", commands.help_command, "What the bot does", "Bot ne yapar"),
+]
+
+# Operator commands: not in the public menu, and only for EVBOT_ADMIN_IDS.
+ADMIN_COMMANDS: list[tuple[str, Handler]] = [
+    ("stats", admin.stats),
+    ("feeds", admin.feeds),
+    ("reload", admin.reload),
+    ("broadcast", admin.broadcast),
+]
+
+
+def install(application: AnyApplication, svc: Services) -> None:
+    """Register every handler and the services on an application."""
+    application.bot_data[SERVICES_KEY] = svc
+    # Lower groups run first; ApplicationHandlerStop in a gate keeps the update from the rest.
+    application.add_handler(TypeHandler(Update, throttle_gate), group=-2)
+    application.add_handler(TypeHandler(Update, load_chat), group=-1)
+    for name, callback, _, _ in COMMANDS:
+        application.add_handler(CommandHandler(name, callback))
+    admins = filters.User(user_id=svc.admin_ids)
+    for name, callback in ADMIN_COMMANDS:
+        application.add_handler(CommandHandler(name, callback, filters=admins))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate))
+    application.add_handler(
+        ChatMemberHandler(membership.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(CallbackQueryHandler(buttons.on_picker, pattern=PICKER_PATTERN))
+    application.add_handler(CallbackQueryHandler(buttons.on_why, pattern=WHY_PATTERN))
+    application.add_handler(CallbackQueryHandler(buttons.on_more, pattern=MORE_PATTERN))
+    application.add_handler(CallbackQueryHandler(buttons.on_unknown_button))
+    application.add_error_handler(on_error)
 
 
 def build_application(token: str, api_url: str, svc: Services) -> AnyApplication:
@@ -30,6 +100,8 @@ def build_application(token: str, api_url: str, svc: Services) -> AnyApplication
         .token(token)
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(False)
         .build()
     )
@@ -92,8 +164,8 @@ async def _register_commands(application: AnyApplication) -> None:
     await bot.set_my_commands(turkish, language_code="tr")
     svc = application.bot_data.get(SERVICES_KEY)
     admins = sorted(svc.admin_ids) if isinstance(svc, Services) else []
-    for admin in admins:
-        scope = BotCommandScopeChat(admin)
+    for admin_id in admins:
+        scope = BotCommandScopeChat(admin_id)
         try:
             await bot.set_my_commands(
                 english + [BotCommand(n, en) for n, (en, _) in ADMIN_MENU.items()], scope=scope
@@ -105,7 +177,7 @@ async def _register_commands(application: AnyApplication) -> None:
             )
         except BadRequest as error:
             # An admin who never opened the bot has no chat yet; the menu can wait.
-            log.info("no admin command menu for %s yet: %s", admin, error)
+            log.info("no admin command menu for %s yet: %s", admin_id, error)
 
 
 async def stop_application(application: AnyApplication) -> None:

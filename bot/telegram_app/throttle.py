@@ -7,7 +7,7 @@ chat. Each chat may send `limit` commands (or texts, or button presses) per
 chat is ignored until the window it overran has passed.
 
 Pure decision logic with an injectable monotonic clock; the Telegram side
-(bot.telegram_app.handlers) asks `check` for each update and acts on it.
+(bot.telegram_app.gates) asks `check` for each update and acts on it.
 """
 
 from __future__ import annotations

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.telegram_app.context import SERVICES_KEY
+from bot.telegram_app.errors import ErrorAlarm
 from rules import DEFAULT_RULES_PATH
 from tests.bot.service_harness import ADMIN, REGULATION, Harness, running_service
 
@@ -136,3 +139,34 @@ async def test_admin_commands_are_in_the_admins_menu_only(h: Harness) -> None:
     assert {"stats", "feeds", "reload", "broadcast"}.isdisjoint(public)
     assert {"stats", "feeds", "reload", "broadcast"} <= admin
     assert admin == admin_tr == public | {"stats", "feeds", "reload", "broadcast"}
+
+
+async def test_a_failing_command_tells_the_user_and_the_admins_once(h: Harness) -> None:
+    await h.command(ADMIN, "/start", replies=2)
+    app = h.service.application
+    assert app is not None
+    svc = app.bot_data[SERVICES_KEY]
+
+    async def broken_reload() -> list[tuple[str, str | None]]:
+        raise RuntimeError("catalog store unreachable")
+
+    svc.reload = broken_reload
+    [sorry] = await h.command(ADMIN, "/reload")
+    assert "Something went wrong" in sorry.plain_text
+    # The admins hear of it through the outbox, once per kind of error in ten minutes.
+    await h.tg.wait_until(lambda: any("RuntimeError" in m.plain_text for m in h.messages(ADMIN)))
+    [again] = await h.command(ADMIN, "/reload")
+    assert "Something went wrong" in again.plain_text
+    notices = [m for m in h.messages(ADMIN) if "A command failed" in m.plain_text]
+    assert len(notices) == 1
+    assert "catalog store unreachable" in notices[0].plain_text
+    assert svc.error_alarm.suppressed == 1
+
+
+def test_the_error_alarm_speaks_once_per_kind_and_window() -> None:
+    alarm = ErrorAlarm(window=timedelta(minutes=10))
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert alarm.should_tell("RuntimeError", start)
+    assert not alarm.should_tell("RuntimeError", start + timedelta(minutes=9))
+    assert alarm.should_tell("KeyError", start + timedelta(minutes=9))
+    assert alarm.should_tell("RuntimeError", start + timedelta(minutes=10))

@@ -1,0 +1,61 @@
+"""Every callback-data format of the bot's inline buttons: built and parsed here only.
+
+Telegram hands button data back verbatim and anyone can forge it, so every
+parser returns None for anything not well formed. Data stays within Telegram's
+64 bytes. This module imports nothing of the bot, so renderers may use it too.
+"""
+
+from __future__ import annotations
+
+import re
+
+WHY_PREFIX = "why:"
+PICKER_PREFIX = "cat:"
+MORE_PREFIX = "more:"
+ALL = "*all"
+NONE = "*none"
+
+# CallbackQueryHandler patterns, one per button family.
+WHY_PATTERN = re.compile("^" + re.escape(WHY_PREFIX))
+PICKER_PATTERN = re.compile("^" + re.escape(PICKER_PREFIX))
+MORE_PATTERN = re.compile("^" + re.escape(MORE_PREFIX))
+
+
+def why_data(item_id: int) -> str:
+    """The Why? button under an alert of this story."""
+    return f"{WHY_PREFIX}{item_id}"
+
+
+def parse_why(data: str) -> int | None:
+    """The story id of a Why? button."""
+    raw = data.removeprefix(WHY_PREFIX)
+    if data == raw or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+def picker_data(choice: str) -> str:
+    """A category picker button: a category id, ALL or NONE."""
+    return PICKER_PREFIX + choice
+
+
+def parse_picker(data: str) -> str | None:
+    """The choice of a picker button (a category id, ALL or NONE; not checked against rules)."""
+    choice = data.removeprefix(PICKER_PREFIX)
+    if data == choice or not choice or len(choice) > 60:
+        return None
+    return choice
+
+
+def more_data(offset: int, category: str | None) -> str:
+    """/latest's "more" button: the next page starts at `offset`."""
+    return f"{MORE_PREFIX}{offset}:{category or ''}"
+
+
+def parse_more(data: str) -> tuple[int, str | None] | None:
+    """(offset, category) from "more" callback data; None if it is not well formed."""
+    body = data.removeprefix(MORE_PREFIX)
+    offset, sep, category = body.partition(":")
+    if data == body or not sep or not offset.isdigit() or len(offset) > 6:
+        return None
+    return int(offset), category or None

@@ -1,0 +1,207 @@
+"""Everyday commands: /start, /help, /categories, (un)subscribing, /settings, /stop, /latest.
+
+Anyone may read (/help, /settings, /latest, the picker); changing a chat's
+choices goes through `gates.changes_settings`.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import Update
+
+from bot.delivery.render import item_view, render_latest
+from bot.delivery.times import DeliveryPrefs, format_hhmm
+from bot.i18n import t
+from bot.telegram_app.category_names import resolve
+from bot.telegram_app.context import BotContext
+from bot.telegram_app.gates import changes_settings
+from bot.telegram_app.keyboards import more_button, picker
+from bot.telegram_app.replies import (
+    all_category_names,
+    category_names,
+    folded,
+    reply,
+    reply_unknown,
+)
+
+LATEST_PAGE = 10
+MAX_OFFSET = 1000  # "more" pages stop here; older stories are not worth paging to
+
+
+async def show_picker(update: Update, context: BotContext) -> None:
+    """The category toggles of this chat."""
+    svc, chat = context.svc, context.chat
+    subscribed = await svc.storage.subscriptions(chat.id)
+    await reply(
+        update,
+        t(chat.language, "picker_title"),
+        reply_markup=picker(svc.rules(), subscribed, chat.language),
+    )
+
+
+@changes_settings
+async def start(update: Update, context: BotContext) -> None:
+    """/start: welcome, subscribe to every category, show the picker (idempotent)."""
+    svc, chat = context.svc, context.chat
+    await svc.storage.set_subscriptions(chat.id, (c.id for c in svc.rules().categories))
+    if chat.paused:
+        await svc.storage.update_chat(chat.id, svc.clock.now(), paused=False)
+    await reply(update, t(chat.language, "welcome"))
+    await show_picker(update, context)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """/help: what the bot does and every command."""
+    lang = context.chat.language
+    rules = context.svc.rules()
+    await reply(update, t(lang, "help", categories=all_category_names(rules, lang)))
+
+
+async def categories(update: Update, context: BotContext) -> None:
+    """/categories: the toggle keyboard."""
+    await show_picker(update, context)
+
+
+async def _change(update: Update, context: BotContext, *, on: bool) -> None:
+    svc, chat = context.svc, context.chat
+    rules = svc.rules()
+    usage = "subscribe_usage" if on else "unsubscribe_usage"
+    args = context.arguments
+    if not args:
+        await reply(
+            update, t(chat.language, usage, categories=all_category_names(rules, chat.language))
+        )
+        return
+    found = resolve(args, rules.categories)
+    if found.unknown:
+        await reply_unknown(update, chat.language, rules, found.unknown)
+        if not found.ids:
+            return
+    if on:
+        now = await svc.storage.change_subscriptions(chat.id, add=found.ids)
+    else:
+        now = await svc.storage.change_subscriptions(chat.id, remove=found.ids)
+    if now:
+        names = category_names(rules, now, chat.language)
+        await reply(update, t(chat.language, "subscriptions_now", categories=names))
+    else:
+        await reply(update, t(chat.language, "subscriptions_none"))
+
+
+@changes_settings
+async def subscribe(update: Update, context: BotContext) -> None:
+    """/subscribe <id or name> [...] | all."""
+    await _change(update, context, on=True)
+
+
+@changes_settings
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    """/unsubscribe <id or name> [...] | all."""
+    await _change(update, context, on=False)
+
+
+def _mode_text(prefs: DeliveryPrefs, lang: str) -> str:
+    if prefs.digest_mode == "hourly":
+        return t(lang, "mode_hourly")
+    if prefs.digest_mode == "daily" and prefs.digest_time is not None:
+        return t(lang, "mode_daily", time=format_hhmm(prefs.digest_time))
+    return t(lang, "mode_instant")
+
+
+def _quiet_text(prefs: DeliveryPrefs, lang: str) -> str:
+    if prefs.quiet_start is None or prefs.quiet_end is None:
+        return t(lang, "off")
+    return f"{format_hhmm(prefs.quiet_start)}–{format_hhmm(prefs.quiet_end)}"
+
+
+async def settings(update: Update, context: BotContext) -> None:
+    """/settings: language, categories, keywords, delivery mode, quiet hours, pause, previews."""
+    svc, chat = context.svc, context.chat
+    subscribed = await svc.storage.subscriptions(chat.id)
+    terms = await svc.storage.keywords(chat.id)
+    prefs = svc.prefs(chat)
+    lang = chat.language
+    await reply(
+        update,
+        t(
+            lang,
+            "settings",
+            language="Türkçe" if lang == "tr" else "English",
+            state=t(lang, "state_paused" if chat.paused else "state_active"),
+            categories=category_names(svc.rules(), subscribed, lang),
+            keywords=html.escape(", ".join(terms)) if terms else t(lang, "none"),
+            mode=_mode_text(prefs, lang),
+            quiet=_quiet_text(prefs, lang),
+            timezone=html.escape(prefs.timezone.key),
+            preview=t(lang, "on" if chat.link_preview else "off"),
+        ),
+    )
+
+
+@changes_settings
+async def stop(update: Update, context: BotContext) -> None:
+    """/stop: pause all alerts, keeping the choices."""
+    svc, chat = context.svc, context.chat
+    await svc.storage.update_chat(chat.id, svc.clock.now(), paused=True)
+    await reply(update, t(chat.language, "paused"))
+
+
+@changes_settings
+async def resume(update: Update, context: BotContext) -> None:
+    """/resume: alerts again."""
+    svc, chat = context.svc, context.chat
+    await svc.storage.update_chat(chat.id, svc.clock.now(), paused=False)
+    await reply(update, t(chat.language, "resumed"))
+
+
+@changes_settings
+async def lang(update: Update, context: BotContext) -> None:
+    """/lang tr | /lang en."""
+    args = [folded(a) for a in context.arguments]
+    if len(args) != 1 or args[0] not in {"tr", "en"}:
+        await reply(update, t(context.chat.language, "lang_usage"))
+        return
+    svc = context.svc
+    await svc.storage.update_chat(context.chat.id, svc.clock.now(), language=args[0])
+    await reply(update, t(args[0], "lang_set"))
+
+
+async def latest_page(
+    context: BotContext, category: str | None, offset: int
+) -> tuple[str, bool] | None:
+    """The HTML of one /latest page and whether there is a next one; None if empty."""
+    svc, chat = context.svc, context.chat
+    rules = svc.rules()
+    items = await svc.storage.latest_items(category=category, limit=LATEST_PAGE + 1, offset=offset)
+    if not items:
+        return None
+    lang = chat.language
+    label = ""
+    if category is not None and category in {c.id for c in rules.categories}:
+        label = f" · {rules.category(category).name(lang)}"
+    heading = t(lang, "latest_title", category=label).replace("<b>", "").replace("</b>", "")
+    views = [item_view(item, rules, lang) for item in items[:LATEST_PAGE]]
+    message = render_latest(views, heading=heading, lang=lang, tz=svc.prefs(chat).timezone)
+    more = len(items) > LATEST_PAGE and offset + LATEST_PAGE < MAX_OFFSET
+    return message.html, more
+
+
+async def latest(update: Update, context: BotContext) -> None:
+    """/latest [category]: the 10 most recent stories, with a "more" button."""
+    chat = context.chat
+    rules = context.svc.rules()
+    category: str | None = None
+    if context.args:
+        found = resolve(context.args, rules.categories)
+        if found.unknown or len(found.ids) != 1:
+            await reply_unknown(update, chat.language, rules, context.args)
+            return
+        category = found.ids[0]
+    page = await latest_page(context, category, 0)
+    if page is None:
+        await reply(update, t(chat.language, "latest_empty"))
+        return
+    text, more = page
+    markup = more_button(chat.language, LATEST_PAGE, category) if more else None
+    await reply(update, text, disable_web_page_preview=True, reply_markup=markup)
