@@ -31,10 +31,8 @@ __all__ = [
     "FeedSpec",
     "dump_catalog",
     "load_catalog",
-    "opml_to_specs",
     "parse_catalog",
     "slugify",
-    "specs_to_opml",
 ]
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
@@ -250,6 +248,3 @@ def dump_catalog(specs: Sequence[FeedSpec]) -> str:
         lines = ["feeds: []"]
     return "\n".join(lines) + "\n"
 
-
-# Re-exported so the lead's code can import everything catalog-related here.
-from feeds.opml import opml_to_specs, specs_to_opml  # noqa: E402

@@ -1,6 +1,6 @@
 """`evbot feeds …` subcommands that need no database: check, import-opml, export-opml.
 
-The lead's ``bot/cli.py`` calls :func:`register`. Hooks for the application:
+`bot.cli.main` calls :func:`register`. Hooks for the application:
 
 * ``classify(title, summary) -> str``: when given, ``feeds check`` prints its
   result (e.g. the categories) under each entry;
@@ -27,11 +27,9 @@ from feeds.catalog import (
     FeedSpec,
     dump_catalog,
     load_catalog,
-    opml_to_specs,
-    specs_to_opml,
 )
 from feeds.fetch import DEFAULT_MAX_BYTES, FetchStatus, Validators, build_client, fetch
-from feeds.opml import OpmlError
+from feeds.opml import OpmlError, opml_to_specs, specs_to_opml
 from feeds.parse import FeedParseError, parse_feed
 
 __all__ = ["Classify", "check_feed", "register"]

@@ -1,6 +1,6 @@
 """Operations subcommands of `evbot`: `doctor`.
 
-The lead's bot/cli.py calls :func:`register` with its subparsers.
+`bot.cli.main` calls :func:`register` with its subparsers.
 """
 
 from __future__ import annotations

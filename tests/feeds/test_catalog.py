@@ -15,11 +15,9 @@ from feeds.catalog import (
     FeedSpec,
     dump_catalog,
     load_catalog,
-    opml_to_specs,
     parse_catalog,
-    specs_to_opml,
 )
-from feeds.opml import OpmlError
+from feeds.opml import OpmlError, opml_to_specs, specs_to_opml
 from tests.fakes.feed_xml import FeedItem, rss_xml
 
 
