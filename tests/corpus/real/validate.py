@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Sanity-check the JSONL files of the real-news corpus (ids, fields, category names).
+
+Usage: python3 validate.py [file.jsonl ...]   (default: every *.jsonl here)
+"""
+import glob
+import json
+import os
+import re
+import sys
+
+CATS = {"battery-manufacturing", "micro-mobility", "municipality", "regulation",
+        "ev-market", "commercial-ev-manufacturing", "ev-manufacturing", "competition"}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def check(path):
+    errs, ids = [], []
+    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+        try:
+            d = json.loads(line)
+        except ValueError as e:
+            errs.append(f"{path}:{n}: bad JSON: {e}")
+            continue
+        i = d.get("id")
+        if not isinstance(i, str) or not re.fullmatch(r"r\d{4}", i):
+            errs.append(f"{path}:{n}: bad id {i!r}")
+        ids.append(i)
+        for key in ("gold", "also_ok"):
+            v = d.get(key, [])
+            if key == "gold" and "gold" not in d:
+                errs.append(f"{path}:{n}: {i}: no gold")
+            if not isinstance(v, list) or not set(v) <= CATS or len(set(v)) != len(v):
+                errs.append(f"{path}:{n}: {i}: bad {key} {v!r}")
+        if set(d.get("gold", [])) & set(d.get("also_ok", [])):
+            errs.append(f"{path}:{n}: {i}: category in both gold and also_ok")
+        if "labels" in d:
+            lab = d["labels"]
+            if set(lab) != {"A", "B"} or any(not set(x) <= CATS for x in lab.values()):
+                errs.append(f"{path}:{n}: {i}: bad labels {lab!r}")
+        if os.path.basename(path) != "labels_B.jsonl":
+            for key in ("language", "title", "summary", "source"):
+                if key not in d:
+                    errs.append(f"{path}:{n}: {i}: missing {key}")
+            if d.get("language") not in ("tr", "en"):
+                errs.append(f"{path}:{n}: {i}: bad language")
+    if len(set(ids)) != len(ids):
+        errs.append(f"{path}: duplicate ids")
+    return ids, errs
+
+
+def main(paths):
+    paths = paths or sorted(glob.glob(os.path.join(HERE, "*.jsonl")))
+    allerr = []
+    seen = {}
+    for p in paths:
+        ids, errs = check(p)
+        seen[os.path.basename(p)] = set(ids)
+        allerr += errs
+        print(f"{os.path.basename(p)}: {len(ids)} items, {len(errs)} errors")
+    if "items.jsonl" in seen:
+        full = seen["items.jsonl"]
+        for name in ("labels_B.jsonl",):
+            if name in seen and seen[name] != full:
+                allerr.append(f"{name}: ids differ from items.jsonl")
+        if "dev.jsonl" in seen and "test.jsonl" in seen:
+            if seen["dev.jsonl"] & seen["test.jsonl"]:
+                allerr.append("dev/test overlap")
+            if seen["dev.jsonl"] | seen["test.jsonl"] != full:
+                allerr.append("dev+test != items")
+    for e in allerr:
+        print(e)
+    return 1 if allerr else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
