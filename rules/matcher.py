@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from itertools import accumulate, repeat
 from typing import NamedTuple
 
-from rules.terms import SUFFIX_STARTS, Mode, TermSpec, WordPattern, suffix_ok
+from rules.terms import SUFFIX_STARTS, Mode, TermSpec, WordPattern, suffix_chain_starts
 from rules.text import match_key, tokens
 
 __all__ = ["CompiledMatcher", "TermHit", "lower_same_length", "mostly_lower"]
@@ -156,17 +156,25 @@ class CompiledMatcher:
         if base.endswith("s"):
             # Acronyms take the English plural without an apostrophe: "EVs".
             result.extend(p for p in self._exact.get(base[:-1], ()) if p in self._acronyms)
-        for size in range(self._min_stem, min(len(base), self._max_stem) + 1):
+        # Where the rest of the word may start so that it is a suffix chain: worked
+        # out once per word, in one pass from its end, when a stem first needs it.
+        chains: set[int] | None = None
+        end = len(base)
+        for size in range(self._min_stem, min(end, self._max_stem) + 1):
             pids = self._stems.get(base[:size])
             if pids is None:
                 continue
-            rest = word[size:]
+            follows = word[size] if size < len(word) else ""
             for pid in pids:
                 pattern = self._patterns[pid]
-                if pattern.requires and (not rest or rest[0] not in pattern.requires):
+                if pattern.requires and (not follows or follows not in pattern.requires):
                     continue
-                if pattern.mode is Mode.PREFIX or suffix_ok(rest):
-                    result.append(pid)
+                if pattern.mode is not Mode.PREFIX and size < end:
+                    if chains is None:
+                        chains = suffix_chain_starts(base, size)
+                    if size not in chains:
+                        continue
+                result.append(pid)
         return tuple(result)
 
     def terms(self, chunks: list[str], text: str) -> frozenset[int]:
