@@ -39,6 +39,10 @@ from rules.text import match_key, tokens
 __all__ = ["CompiledMatcher", "TermHit", "lower_same_length", "mostly_lower"]
 
 _CACHE_LIMIT = 200_000
+# The memos are also bounded in what they hold: the characters of the chunks and
+# next chunks they keep, so many long distinct chunks cannot fill the memory.
+_MEMO_CHARS = 8_000_000
+_FEW_OPENERS = 16  # more distinct phrase-opening chunks in a text: find them in one pass
 _PAIR_LIMIT = 1_000  # remembered next chunks per phrase-opening chunk
 _DASHES = frozenset(" -")
 
@@ -145,6 +149,11 @@ class CompiledMatcher:
         self._words: dict[str, frozenset[int]] = {}
         self._infos: dict[str, _Info | None] = {}
         self._hot: set[_Info] = set()  # analyses with something in plain, acro or opens
+        # What a one-word chunk contributes depends only on the word's patterns (and
+        # which acronyms are in capitals): "elektrikli'nin", "elektrikli'1" … share it.
+        self._lone: dict[tuple[frozenset[int], frozenset[int]], _Lone] = {}
+        self._memo_chars = 0  # characters held by _infos, _words and the phrase steps
+        self._chunk_chars = 0  # characters held by _chunks (explanations)
 
     def word_patterns(self, word: str) -> tuple[int, ...]:
         """Pattern ids that one word (in match-key form) satisfies."""
@@ -191,13 +200,13 @@ class CompiledMatcher:
         the all-capitals test of acronyms).
         """
         infos = self._infos
+        if self._memo_chars > _MEMO_CHARS:
+            self._forget()
         # One C-level look-up per chunk; _MISSING marks chunks never analysed.
         found_infos = list(map(infos.get, chunks, _MISSING_FOREVER))
         if _MISSING in found_infos:
             if len(infos) + len(chunks) > _CACHE_LIMIT:
-                infos.clear()
-                self._hot.clear()
-                self._words.clear()
+                self._forget()
                 found_infos = [_MISSING] * len(chunks)
             at = -1
             for _ in range(found_infos.count(_MISSING)):
@@ -219,25 +228,31 @@ class CompiledMatcher:
                 opening.append(info)
         if opening:
             last = len(chunks) - 1
-            for info in opening:
-                chunk = info.chunk
-                at = -1
-                for _ in range(chunks.count(chunk)):
-                    at = chunks.index(chunk, at + 1)
-                    # Most phrase openers are followed by a word no phrase continues with.
-                    if at == last or found_infos[at + 1] is None:
-                        continue
-                    step = info.pairs.get(chunks[at + 1])
-                    if step is not None and step[2] is None:  # remembered, and nothing left open
-                        found |= step[0]
-                        acro |= step[1]
-                    else:
-                        more, more_acro = self._phrases_from(chunks, found_infos, at, info)
-                        found |= more
-                        acro |= more_acro
+            for at in _places(opening, chunks, found_infos):
+                info = found_infos[at]
+                assert info is not None
+                # Most phrase openers are followed by a word no phrase continues with.
+                if at == last or found_infos[at + 1] is None:
+                    continue
+                step = info.pairs.get(chunks[at + 1])
+                if step is not None and step[2] is None:  # remembered, and nothing left open
+                    found |= step[0]
+                    acro |= step[1]
+                else:
+                    more, more_acro = self._phrases_from(chunks, found_infos, at, info)
+                    found |= more
+                    acro |= more_acro
         if acro & ~found and mostly_lower(text):
             found |= acro
         return found
+
+    def _forget(self) -> None:
+        """Drop the chunk analyses and everything remembered with them."""
+        self._infos.clear()
+        self._hot.clear()
+        self._words.clear()
+        self._lone.clear()
+        self._memo_chars = 0
 
     def _phrases_from(
         self, chunks: list[str], found_infos: list[_Info | None], at: int, opener: _Info
@@ -279,6 +294,7 @@ class CompiledMatcher:
         if len(state.pairs) >= _PAIR_LIMIT:
             state.pairs.clear()
         state.pairs[after] = step
+        self._memo_chars += len(after) + 1
         return step
 
     def _carry(
@@ -299,12 +315,14 @@ class CompiledMatcher:
         count = len(chunks)
         while opens:
             info = infos[chunks[at]] if at < count else None
+            dashes = 0
             while info is _GAP_INFO:
-                gap += " -"
+                dashes += 1
                 at += 1
                 info = infos[chunks[at]] if at < count else None
             if info is None:
                 return
+            gap += " -" * dashes
             opens = self._step(info, gap, opens, found, acro)
             gap = info.trail
             at += 1
@@ -408,6 +426,7 @@ class CompiledMatcher:
         """Work out and memoise what chunk (as written) contributes to terms()."""
         info = self._analysis(chunk)
         self._infos[chunk] = info
+        self._memo_chars += len(chunk) + 1
         if info is not None and (info.plain or info.acro or info.opens):
             self._hot.add(info)
         return info
@@ -429,6 +448,8 @@ class CompiledMatcher:
                 return _GAP_INFO if key and not key.strip(" -") else None
             if not any(pids for *_, pids in words):
                 return None
+        if len(words) == 1:
+            return self._lone_word(chunk, key, words)
         plain: set[int] = set()
         acro: set[int] = set()
         opens: dict[int, list[tuple[int, int, bool]]] = {}
@@ -450,6 +471,35 @@ class CompiledMatcher:
                     else:
                         opens.setdefault(spec.patterns[step], []).append((phrase, step, need))
         return _Info(chunk, key, words, _bits(plain), _bits(acro - plain), opens)
+
+    def _lone_word(
+        self, chunk: str, key: str, words: tuple[tuple[int, int, frozenset[int]], ...]
+    ) -> _Info:
+        """The analysis of a chunk of one word, from the memo of its patterns when it can."""
+        start, _, pids = words[0]
+        capitals = frozenset(
+            pid
+            for pid in pids
+            if pid in self._acronyms and chunk[start : start + self._stem_size[pid]].isupper()
+        )
+        lone = self._lone.get((pids, capitals))
+        if lone is None:
+            plain: set[int] = set()
+            acro: set[int] = set()
+            opens: dict[int, list[tuple[int, int, bool]]] = {}
+            for pid in pids:
+                is_acro = pid in self._acronyms
+                if is_acro and pid not in capitals:
+                    continue
+                for term in self._singles.get(pid, ()):
+                    (acro if is_acro else plain).add(term)
+                for phrase in self._first.get(pid, ()):
+                    # The chunk ends here: every phrase it opens stays open at step 1.
+                    spec = self._phrases[phrase]
+                    opens.setdefault(spec.patterns[1], []).append((phrase, 1, is_acro))
+            lone = self._lone[(pids, capitals)] = (_bits(plain), _bits(acro - plain), opens)
+        plain_bits, acro_bits, opens = lone
+        return _Info(chunk, key, words, plain_bits, acro_bits, opens)
 
     def _chunk(self, chunk: str) -> _Chunk | None:
         key = match_key(chunk)
@@ -489,10 +539,17 @@ class CompiledMatcher:
         new = distinct.difference(self._chunks)
         if new:
             # Make room before, not while, adding: this text's chunks must all stay.
-            if len(self._chunks) + len(new) > _CACHE_LIMIT:
+            size = sum(map(len, new)) + len(new)
+            if (
+                len(self._chunks) + len(new) > _CACHE_LIMIT
+                or self._chunk_chars + size > _MEMO_CHARS
+            ):
                 self._chunks.clear()
                 self._starting.clear()
+                self._chunk_chars = 0
                 new = distinct
+                size = sum(map(len, new)) + len(new)
+            self._chunk_chars += size
             for chunk in new:
                 self._remember(chunk)
         starting = distinct & self._starting
@@ -593,6 +650,8 @@ class _Opener:
 
 
 _Step = tuple[int, int, _Opener | None]
+# (terms complete, terms needing the acronym test, phrases open) of a one-word chunk.
+_Lone = tuple[int, int, dict[int, list[tuple[int, int, bool]]]]
 
 
 class _Info(_Opener):
@@ -626,6 +685,28 @@ _MISSING = _Info("", "", (), 0, 0, {})  # what mask() gets for a chunk not analy
 # every call: map() takes only as many items as there are chunks, and building a
 # new repeat() each time cost about a tenth of a short text's look-ups.
 _MISSING_FOREVER = repeat(_MISSING)
+
+
+def _places(
+    opening: list[_Info], chunks: list[str], found_infos: list[_Info | None]
+) -> Iterable[int]:
+    """Where in the text the phrase-opening chunks ``opening`` are, in no set order.
+
+    A few openers are found by C-level list searches, one per opener; many
+    (each new inflection or apostrophe tail makes a new chunk) would make
+    that openers × chunks, so then one pass over the text finds them all.
+    """
+    if len(opening) > _FEW_OPENERS:
+        wanted = set(opening)
+        return [at for at, info in enumerate(found_infos) if info in wanted]
+    places: list[int] = []
+    for info in opening:
+        chunk = info.chunk
+        at = -1
+        for _ in range(chunks.count(chunk)):
+            at = chunks.index(chunk, at + 1)
+            places.append(at)
+    return places
 
 
 def _bits(terms: set[int]) -> int:
