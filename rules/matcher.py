@@ -477,10 +477,14 @@ class CompiledMatcher:
     ) -> _Info:
         """The analysis of a chunk of one word, from the memo of its patterns when it can."""
         start, _, pids = words[0]
-        capitals = frozenset(
-            pid
-            for pid in pids
-            if pid in self._acronyms and chunk[start : start + self._stem_size[pid]].isupper()
+        capitals = (
+            _NONE
+            if self._acronyms.isdisjoint(pids)
+            else frozenset(
+                pid
+                for pid in pids
+                if pid in self._acronyms and chunk[start : start + self._stem_size[pid]].isupper()
+            )
         )
         lone = self._lone.get((pids, capitals))
         if lone is None:
@@ -679,6 +683,7 @@ class _Info(_Opener):
         self.cont: dict[tuple[int, int], tuple[int, bool] | None] = {}
 
 
+_NONE: frozenset[int] = frozenset()
 _GAP_INFO = _Info("", "", (), 0, 0, {})
 _MISSING = _Info("", "", (), 0, 0, {})  # what mask() gets for a chunk not analysed yet
 # The default argument of each infos.get() in mask(). One endless iterator shared by
