@@ -226,25 +226,57 @@ class CompiledMatcher:
                 acro |= info.acro
             if info.opens:
                 opening.append(info)
-        if opening:
+        if len(opening) > _FEW_OPENERS:
+            more, more_acro = self._open_many(chunks, found_infos, opening)
+            found |= more
+            acro |= more_acro
+        elif opening:
             last = len(chunks) - 1
-            for at in _places(opening, chunks, found_infos):
-                info = found_infos[at]
-                assert info is not None
-                # Most phrase openers are followed by a word no phrase continues with.
-                if at == last or found_infos[at + 1] is None:
-                    continue
-                step = info.pairs.get(chunks[at + 1])
-                if step is not None and step[2] is None:  # remembered, and nothing left open
-                    found |= step[0]
-                    acro |= step[1]
-                else:
-                    more, more_acro = self._phrases_from(chunks, found_infos, at, info)
-                    found |= more
-                    acro |= more_acro
+            for info in opening:
+                chunk = info.chunk
+                at = -1
+                for _ in range(chunks.count(chunk)):
+                    at = chunks.index(chunk, at + 1)
+                    # Most phrase openers are followed by a word no phrase continues with.
+                    if at == last or found_infos[at + 1] is None:
+                        continue
+                    step = info.pairs.get(chunks[at + 1])
+                    if step is not None and step[2] is None:  # remembered, and nothing left open
+                        found |= step[0]
+                        acro |= step[1]
+                    else:
+                        more, more_acro = self._phrases_from(chunks, found_infos, at, info)
+                        found |= more
+                        acro |= more_acro
         if acro & ~found and mostly_lower(text):
             found |= acro
         return found
+
+    def _open_many(
+        self, chunks: list[str], found_infos: list[_Info | None], opening: list[_Info]
+    ) -> tuple[int, int]:
+        """Terms (plain, needing the acronym test) of the phrases that many openers open.
+
+        mask() finds a few openers by C-level list searches, one per opener;
+        with many (each inflection or apostrophe tail is a new chunk) that
+        would be openers × chunks, so here one pass over the text finds them.
+        """
+        found = acro = 0
+        wanted = set(opening)
+        last = len(chunks) - 1
+        for at, info in enumerate(found_infos):
+            if info not in wanted or at == last or found_infos[at + 1] is None:
+                continue
+            assert info is not None
+            step = info.pairs.get(chunks[at + 1])
+            if step is not None and step[2] is None:
+                found |= step[0]
+                acro |= step[1]
+            else:
+                more, more_acro = self._phrases_from(chunks, found_infos, at, info)
+                found |= more
+                acro |= more_acro
+        return found, acro
 
     def _forget(self) -> None:
         """Drop the chunk analyses and everything remembered with them."""
@@ -690,28 +722,6 @@ _MISSING = _Info("", "", (), 0, 0, {})  # what mask() gets for a chunk not analy
 # every call: map() takes only as many items as there are chunks, and building a
 # new repeat() each time cost about a tenth of a short text's look-ups.
 _MISSING_FOREVER = repeat(_MISSING)
-
-
-def _places(
-    opening: list[_Info], chunks: list[str], found_infos: list[_Info | None]
-) -> Iterable[int]:
-    """Where in the text the phrase-opening chunks ``opening`` are, in no set order.
-
-    A few openers are found by C-level list searches, one per opener; many
-    (each new inflection or apostrophe tail makes a new chunk) would make
-    that openers × chunks, so then one pass over the text finds them all.
-    """
-    if len(opening) > _FEW_OPENERS:
-        wanted = set(opening)
-        return [at for at, info in enumerate(found_infos) if info in wanted]
-    places: list[int] = []
-    for info in opening:
-        chunk = info.chunk
-        at = -1
-        for _ in range(chunks.count(chunk)):
-            at = chunks.index(chunk, at + 1)
-            places.append(at)
-    return places
 
 
 def _bits(terms: set[int]) -> int:

@@ -96,7 +96,10 @@ def _plain(text: str) -> str:
             text = _drop_blocks(text)
         # Block-level tags separate words ("<p>a</p><p>b</p>" must not become "ab").
         end = text.rfind(">") + 1
-        text = _BLOCK_TAG.sub(" ", text[:end]) + text[end:] if end else text
+        if end == len(text):
+            text = _BLOCK_TAG.sub(" ", text)
+        elif end:
+            text = _BLOCK_TAG.sub(" ", text[:end]) + text[end:]
         text = _TAG.sub("", text)
     if "&" in text:
         text = html.unescape(text)
