@@ -9,11 +9,13 @@ from rules.keywords import KeywordMatcher
 from rules.loader import DEFAULT_RULES_PATH, check_rules, load_rules, parse_rules
 from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, RulesError, TagInfo
 from rules.ruleset import RuleSet
-from rules.text import clean_text, fold, match_key
+from rules.text import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, clean_text, clip, fold, match_key
 
 __all__ = [
     "CATEGORY_IDS",
     "DEFAULT_RULES_PATH",
+    "MAX_SUMMARY_CHARS",
+    "MAX_TITLE_CHARS",
     "CategoryInfo",
     "Classification",
     "EvalReport",
@@ -24,6 +26,7 @@ __all__ = [
     "TagInfo",
     "check_rules",
     "clean_text",
+    "clip",
     "evaluate",
     "fold",
     "load_rules",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rules.matcher import CompiledMatcher
 from rules.terms import TermError, parse_term
-from rules.text import clean_chunks
+from rules.text import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, clean_chunks, clip
 
 __all__ = ["KeywordMatcher"]
 
@@ -35,9 +35,13 @@ class KeywordMatcher:
         return cls(positive, negative)
 
     def match(self, title: str, summary: str = "") -> str | None:
-        """The first positive term (in given order) found; None if none is or an exclusion is."""
+        """The first positive term (in given order) found; None if none is or an exclusion is.
+
+        Reads as much of the title and summary as RuleSet.classify does.
+        """
         found = 0  # bit n: term n occurs
-        for plain, chunks in (clean_chunks(title), clean_chunks(summary)):
+        texts = (clip(title, MAX_TITLE_CHARS), clip(summary, MAX_SUMMARY_CHARS))
+        for plain, chunks in map(clean_chunks, texts):
             if chunks:
                 found |= self._matcher.mask(chunks, plain)
         if not found or found >> len(self._positive):

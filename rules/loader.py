@@ -26,6 +26,23 @@ _TAG_KEYS = {"id", "label", "label_tr", "description", "rules", "terms"}
 _RULE_KEYS = {"any", "all", "none", "where"}
 _WHERE = {"title": True, "title+summary": False}
 
+# A rules file can name a long list once and use it many times (YAML aliases,
+# $vocabularies): n rules that each use an n-term list are n² references from
+# 2n lines. Every reference costs work (a rule's term set, its decision mask),
+# so the total is capped; the bundled rules make about 1,300.
+MAX_REFERENCES = 100_000
+# The decision tests each rule part against a bitmask as wide as the highest
+# term number in it; the widths add up to (rules × distinct terms) at worst.
+MAX_MASK_BITS = 20_000_000
+
+
+class _TooLarge(Exception):
+    """The file expands beyond MAX_REFERENCES; carries the node where that happened."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__()
+        self.node = node
+
 
 @dataclass
 class _Builder:
@@ -36,6 +53,18 @@ class _Builder:
     terms: list[TermSpec] = field(default_factory=list)
     term_ids: dict[str, int] = field(default_factory=dict)
     vocabularies: dict[str, list[int]] = field(default_factory=dict)
+    references: int = 0  # term, rule and group references walked so far (aliases expanded)
+    mask_bits: int = 0  # total width of the decision masks the rules will need
+    # Each distinct term text is parsed once, and each list node (an alias is the
+    # same node) read once per kind: load work follows the distinct terms and lists.
+    parsed: dict[str, TermSpec | str] = field(default_factory=dict)
+    lists: dict[tuple[int, bool], list[int]] = field(default_factory=dict)
+
+    def count(self, node: yaml.Node, amount: int) -> None:
+        """Add ``amount`` references; stop the whole parse when there are too many."""
+        self.references += amount
+        if self.references > MAX_REFERENCES:
+            raise _TooLarge(node)
 
     def problem(self, node: yaml.Node | None, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else 1
@@ -83,10 +112,15 @@ class _Builder:
         if raw is None:
             self.problem(node, f"{what}: a term must be a text")
             return None
-        try:
-            spec = parse_term(raw)
-        except TermError as exc:
-            self.problem(node, f"{what}: {exc}")
+        spec = self.parsed.get(raw)
+        if spec is None:
+            try:
+                spec = parse_term(raw)
+            except TermError as exc:
+                spec = str(exc)
+            self.parsed[raw] = spec
+        if isinstance(spec, str):
+            self.problem(node, f"{what}: {spec}")
             return None
         number = self.term_ids.get(spec.key)
         if number is None:
@@ -95,7 +129,18 @@ class _Builder:
         return number
 
     def term_list(self, node: yaml.Node, what: str, vocab_refs: bool = True) -> list[int]:
-        """Terms of a list (``$name`` items expand a vocabulary); reports duplicates."""
+        """Terms of a list (``$name`` items expand a vocabulary); reports duplicates.
+
+        A list node met again (a YAML alias) gives the same terms without
+        being read again; its problems were reported the first time.
+        """
+        known = self.lists.get((id(node), vocab_refs))
+        if known is None:
+            known = self.lists[(id(node), vocab_refs)] = self._read_list(node, what, vocab_refs)
+        self.count(node, len(known))
+        return known
+
+    def _read_list(self, node: yaml.Node, what: str, vocab_refs: bool) -> list[int]:
         items = [node] if isinstance(node, yaml.ScalarNode) else self.sequence(node, what)
         out: list[int] = []
         seen: dict[object, int] = {}
@@ -130,6 +175,13 @@ class _Builder:
         return out
 
     def rule(self, node: yaml.Node, what: str) -> Rule | None:
+        try:
+            return self._rule(node, what)
+        except _TooLarge as exc:
+            raise _TooLarge(node) from exc  # name the rule, not the list it uses
+
+    def _rule(self, node: yaml.Node, what: str) -> Rule | None:
+        self.count(node, 1)
         keys = self.mapping(node, what, _RULE_KEYS)
         if not keys:
             return None
@@ -140,6 +192,7 @@ class _Builder:
         groups: list[frozenset[int]] = []
         if "all" in keys:
             for n, group in enumerate(self.sequence(keys["all"], f"{what}.all"), 1):
+                self.count(group, 1)
                 groups.append(frozenset(self.term_list(group, f"{what}.all[{n}]")))
         none_terms = self.term_list(keys["none"], f"{what}.none") if "none" in keys else []
         title_only = False
@@ -156,7 +209,16 @@ class _Builder:
             )
         if not any_terms:
             return None
-        return Rule(frozenset(any_terms), tuple(groups), frozenset(none_terms), title_only)
+        rule = Rule(frozenset(any_terms), tuple(groups), frozenset(none_terms), title_only)
+        self.add_masks(node, rule)
+        return rule
+
+    def add_masks(self, node: yaml.Node, rule: Rule) -> None:
+        """Count the width of the masks that test ``rule``; too wide stops the parse."""
+        parts = (rule.any, *rule.all, rule.none)
+        self.mask_bits += sum(max(part) + 1 for part in parts if part)
+        if self.mask_bits > MAX_MASK_BITS:
+            raise _TooLarge(node)
 
     def rules_of(self, keys: dict[str, yaml.Node], node: yaml.Node, what: str) -> list[Rule]:
         rules: list[Rule] = []
@@ -164,6 +226,7 @@ class _Builder:
             terms = self.term_list(keys["terms"], f"{what}.terms")
             if terms:
                 rules.append(Rule(frozenset(terms)))
+                self.add_masks(keys["terms"], rules[-1])
         if "rules" in keys:
             for n, rule_node in enumerate(self.sequence(keys["rules"], f"{what}.rules"), 1):
                 rule = self.rule(rule_node, f"{what} rule {n}")
@@ -177,6 +240,19 @@ class _Builder:
 def parse_rules(text: str, filename: str) -> tuple[RuleSet | None, list[str]]:
     """Parse rules text; return the rule set (None if there are problems) and the problems."""
     b = _Builder(filename)
+    try:
+        return _parse(b, text, filename)
+    except _TooLarge as exc:
+        b.problem(
+            exc.node,
+            f"the rules expand to more than {MAX_REFERENCES:,} term references or "
+            f"{MAX_MASK_BITS:,} mask bits (a long list used in too many places through "
+            "YAML aliases or $vocabularies?); stopped reading here",
+        )
+        return None, b.problems
+
+
+def _parse(b: _Builder, text: str, filename: str) -> tuple[RuleSet | None, list[str]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:

@@ -33,12 +33,16 @@ from dataclasses import dataclass
 from itertools import accumulate, repeat
 from typing import NamedTuple
 
-from rules.terms import SUFFIX_STARTS, Mode, TermSpec, WordPattern, suffix_ok
+from rules.terms import SUFFIX_STARTS, Mode, TermSpec, WordPattern, suffix_chain_starts
 from rules.text import match_key, tokens
 
 __all__ = ["CompiledMatcher", "TermHit", "lower_same_length", "mostly_lower"]
 
 _CACHE_LIMIT = 200_000
+# The memos are also bounded in what they hold: the characters of the chunks and
+# next chunks they keep, so many long distinct chunks cannot fill the memory.
+_MEMO_CHARS = 8_000_000
+_FEW_OPENERS = 16  # more distinct phrase-opening chunks in a text: find them in one pass
 _PAIR_LIMIT = 1_000  # remembered next chunks per phrase-opening chunk
 _DASHES = frozenset(" -")
 
@@ -145,6 +149,11 @@ class CompiledMatcher:
         self._words: dict[str, frozenset[int]] = {}
         self._infos: dict[str, _Info | None] = {}
         self._hot: set[_Info] = set()  # analyses with something in plain, acro or opens
+        # What a one-word chunk contributes depends only on the word's patterns (and
+        # which acronyms are in capitals): "elektrikli'nin", "elektrikli'1" … share it.
+        self._lone: dict[tuple[frozenset[int], frozenset[int]], _Lone] = {}
+        self._memo_chars = 0  # characters held by _infos, _words and the phrase steps
+        self._chunk_chars = 0  # characters held by _chunks (explanations)
 
     def word_patterns(self, word: str) -> tuple[int, ...]:
         """Pattern ids that one word (in match-key form) satisfies."""
@@ -156,17 +165,25 @@ class CompiledMatcher:
         if base.endswith("s"):
             # Acronyms take the English plural without an apostrophe: "EVs".
             result.extend(p for p in self._exact.get(base[:-1], ()) if p in self._acronyms)
-        for size in range(self._min_stem, min(len(base), self._max_stem) + 1):
+        # Where the rest of the word may start so that it is a suffix chain: worked
+        # out once per word, in one pass from its end, when a stem first needs it.
+        chains: set[int] | None = None
+        end = len(base)
+        for size in range(self._min_stem, min(end, self._max_stem) + 1):
             pids = self._stems.get(base[:size])
             if pids is None:
                 continue
-            rest = word[size:]
+            follows = word[size] if size < len(word) else ""
             for pid in pids:
                 pattern = self._patterns[pid]
-                if pattern.requires and (not rest or rest[0] not in pattern.requires):
+                if pattern.requires and (not follows or follows not in pattern.requires):
                     continue
-                if pattern.mode is Mode.PREFIX or suffix_ok(rest):
-                    result.append(pid)
+                if pattern.mode is not Mode.PREFIX and size < end:
+                    if chains is None:
+                        chains = suffix_chain_starts(base, size)
+                    if size not in chains:
+                        continue
+                result.append(pid)
         return tuple(result)
 
     def terms(self, chunks: list[str], text: str) -> frozenset[int]:
@@ -183,13 +200,13 @@ class CompiledMatcher:
         the all-capitals test of acronyms).
         """
         infos = self._infos
+        if self._memo_chars > _MEMO_CHARS:
+            self._forget()
         # One C-level look-up per chunk; _MISSING marks chunks never analysed.
         found_infos = list(map(infos.get, chunks, _MISSING_FOREVER))
         if _MISSING in found_infos:
             if len(infos) + len(chunks) > _CACHE_LIMIT:
-                infos.clear()
-                self._hot.clear()
-                self._words.clear()
+                self._forget()
                 found_infos = [_MISSING] * len(chunks)
             at = -1
             for _ in range(found_infos.count(_MISSING)):
@@ -209,7 +226,11 @@ class CompiledMatcher:
                 acro |= info.acro
             if info.opens:
                 opening.append(info)
-        if opening:
+        if len(opening) > _FEW_OPENERS:
+            more, more_acro = self._open_many(chunks, found_infos, opening)
+            found |= more
+            acro |= more_acro
+        elif opening:
             last = len(chunks) - 1
             for info in opening:
                 chunk = info.chunk
@@ -230,6 +251,40 @@ class CompiledMatcher:
         if acro & ~found and mostly_lower(text):
             found |= acro
         return found
+
+    def _open_many(
+        self, chunks: list[str], found_infos: list[_Info | None], opening: list[_Info]
+    ) -> tuple[int, int]:
+        """Terms (plain, needing the acronym test) of the phrases that many openers open.
+
+        mask() finds a few openers by C-level list searches, one per opener;
+        with many (each inflection or apostrophe tail is a new chunk) that
+        would be openers × chunks, so here one pass over the text finds them.
+        """
+        found = acro = 0
+        wanted = set(opening)
+        last = len(chunks) - 1
+        for at, info in enumerate(found_infos):
+            if info not in wanted or at == last or found_infos[at + 1] is None:
+                continue
+            assert info is not None
+            step = info.pairs.get(chunks[at + 1])
+            if step is not None and step[2] is None:
+                found |= step[0]
+                acro |= step[1]
+            else:
+                more, more_acro = self._phrases_from(chunks, found_infos, at, info)
+                found |= more
+                acro |= more_acro
+        return found, acro
+
+    def _forget(self) -> None:
+        """Drop the chunk analyses and everything remembered with them."""
+        self._infos.clear()
+        self._hot.clear()
+        self._words.clear()
+        self._lone.clear()
+        self._memo_chars = 0
 
     def _phrases_from(
         self, chunks: list[str], found_infos: list[_Info | None], at: int, opener: _Info
@@ -271,6 +326,7 @@ class CompiledMatcher:
         if len(state.pairs) >= _PAIR_LIMIT:
             state.pairs.clear()
         state.pairs[after] = step
+        self._memo_chars += len(after) + 1
         return step
 
     def _carry(
@@ -291,12 +347,14 @@ class CompiledMatcher:
         count = len(chunks)
         while opens:
             info = infos[chunks[at]] if at < count else None
+            dashes = 0
             while info is _GAP_INFO:
-                gap += " -"
+                dashes += 1
                 at += 1
                 info = infos[chunks[at]] if at < count else None
             if info is None:
                 return
+            gap += " -" * dashes
             opens = self._step(info, gap, opens, found, acro)
             gap = info.trail
             at += 1
@@ -400,6 +458,7 @@ class CompiledMatcher:
         """Work out and memoise what chunk (as written) contributes to terms()."""
         info = self._analysis(chunk)
         self._infos[chunk] = info
+        self._memo_chars += len(chunk) + 1
         if info is not None and (info.plain or info.acro or info.opens):
             self._hot.add(info)
         return info
@@ -421,6 +480,8 @@ class CompiledMatcher:
                 return _GAP_INFO if key and not key.strip(" -") else None
             if not any(pids for *_, pids in words):
                 return None
+        if len(words) == 1:
+            return self._lone_word(chunk, key, words)
         plain: set[int] = set()
         acro: set[int] = set()
         opens: dict[int, list[tuple[int, int, bool]]] = {}
@@ -442,6 +503,39 @@ class CompiledMatcher:
                     else:
                         opens.setdefault(spec.patterns[step], []).append((phrase, step, need))
         return _Info(chunk, key, words, _bits(plain), _bits(acro - plain), opens)
+
+    def _lone_word(
+        self, chunk: str, key: str, words: tuple[tuple[int, int, frozenset[int]], ...]
+    ) -> _Info:
+        """The analysis of a chunk of one word, from the memo of its patterns when it can."""
+        start, _, pids = words[0]
+        capitals = (
+            _NONE
+            if self._acronyms.isdisjoint(pids)
+            else frozenset(
+                pid
+                for pid in pids
+                if pid in self._acronyms and chunk[start : start + self._stem_size[pid]].isupper()
+            )
+        )
+        lone = self._lone.get((pids, capitals))
+        if lone is None:
+            plain: set[int] = set()
+            acro: set[int] = set()
+            opens: dict[int, list[tuple[int, int, bool]]] = {}
+            for pid in pids:
+                is_acro = pid in self._acronyms
+                if is_acro and pid not in capitals:
+                    continue
+                for term in self._singles.get(pid, ()):
+                    (acro if is_acro else plain).add(term)
+                for phrase in self._first.get(pid, ()):
+                    # The chunk ends here: every phrase it opens stays open at step 1.
+                    spec = self._phrases[phrase]
+                    opens.setdefault(spec.patterns[1], []).append((phrase, 1, is_acro))
+            lone = self._lone[(pids, capitals)] = (_bits(plain), _bits(acro - plain), opens)
+        plain_bits, acro_bits, opens = lone
+        return _Info(chunk, key, words, plain_bits, acro_bits, opens)
 
     def _chunk(self, chunk: str) -> _Chunk | None:
         key = match_key(chunk)
@@ -481,10 +575,17 @@ class CompiledMatcher:
         new = distinct.difference(self._chunks)
         if new:
             # Make room before, not while, adding: this text's chunks must all stay.
-            if len(self._chunks) + len(new) > _CACHE_LIMIT:
+            size = sum(map(len, new)) + len(new)
+            if (
+                len(self._chunks) + len(new) > _CACHE_LIMIT
+                or self._chunk_chars + size > _MEMO_CHARS
+            ):
                 self._chunks.clear()
                 self._starting.clear()
+                self._chunk_chars = 0
                 new = distinct
+                size = sum(map(len, new)) + len(new)
+            self._chunk_chars += size
             for chunk in new:
                 self._remember(chunk)
         starting = distinct & self._starting
@@ -585,6 +686,8 @@ class _Opener:
 
 
 _Step = tuple[int, int, _Opener | None]
+# (terms complete, terms needing the acronym test, phrases open) of a one-word chunk.
+_Lone = tuple[int, int, dict[int, list[tuple[int, int, bool]]]]
 
 
 class _Info(_Opener):
@@ -612,6 +715,7 @@ class _Info(_Opener):
         self.cont: dict[tuple[int, int], tuple[int, bool] | None] = {}
 
 
+_NONE: frozenset[int] = frozenset()
 _GAP_INFO = _Info("", "", (), 0, 0, {})
 _MISSING = _Info("", "", (), 0, 0, {})  # what mask() gets for a chunk not analysed yet
 # The default argument of each infos.get() in mask(). One endless iterator shared by

@@ -12,7 +12,7 @@ from typing import Literal
 from rules.matcher import CompiledMatcher
 from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, TagInfo
 from rules.terms import TermSpec
-from rules.text import clean_chunks
+from rules.text import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, clean_chunks, clip
 
 __all__ = ["Rule", "RuleSet", "Target"]
 
@@ -92,8 +92,17 @@ class RuleSet:
     def classify(
         self, title: str, summary: str = "", language: str | None = None
     ) -> Classification:
-        """Classify one item. ``language`` is accepted for the API but rules apply to both."""
+        """Classify one item. ``language`` is accepted for the API but rules apply to both.
+
+        Only the first MAX_TITLE_CHARS of the title and MAX_SUMMARY_CHARS of
+        the summary are read (cut back to a space, see ``rules.text.clip``),
+        and the work is linear in what is read, so one item costs a bounded time.
+        """
         del language  # terms are bilingual; kept so callers can pass what they know
+        if len(title) > MAX_TITLE_CHARS:
+            title = clip(title, MAX_TITLE_CHARS)
+        if len(summary) > MAX_SUMMARY_CHARS:
+            summary = clip(summary, MAX_SUMMARY_CHARS)
         title_plain, title_chunks = clean_chunks(title)
         summary_plain, summary_chunks = clean_chunks(summary)
         mask = self._matcher.mask
@@ -346,11 +355,17 @@ def _numbers(mask: int) -> list[int]:
 
 
 def _bitmask(terms: frozenset[int]) -> int:
-    """A set of term numbers as a bitmask (bit n: term n)."""
-    mask = 0
+    """A set of term numbers as a bitmask (bit n: term n).
+
+    Built in a byte array: ``mask |= 1 << term`` copies the growing integer
+    each time, which for a long list of terms is quadratic.
+    """
+    if not terms:
+        return 0
+    buffer = bytearray(max(terms) // 8 + 1)
     for term in terms:
-        mask |= 1 << term
-    return mask
+        buffer[term >> 3] |= 1 << (term & 7)
+    return int.from_bytes(buffer, "little")
 
 
 def _fire(rule: Rule, title: frozenset[int], both: frozenset[int]) -> frozenset[int] | None:

@@ -28,7 +28,15 @@ from itertools import pairwise
 
 from rules.text import clean_text, match_key, tokens
 
-__all__ = ["SUFFIX_STARTS", "Mode", "TermSpec", "WordPattern", "parse_term", "suffix_ok"]
+__all__ = [
+    "SUFFIX_STARTS",
+    "Mode",
+    "TermSpec",
+    "WordPattern",
+    "parse_term",
+    "suffix_chain_starts",
+    "suffix_ok",
+]
 
 
 class Mode(Enum):
@@ -72,7 +80,6 @@ _MORPHEMES = [
     *("ni", "nu", "na", "ne", "ki", "lik", "luk", "lig", "lug", "li", "lu", "siz", "suz"),
     *("cilik", "ci", "cu", "dir", "dur", "tir", "tur", "yken", "i", "u", "a", "e", "n", "m"),
 ]
-_SUFFIX = re.compile("(?:" + "|".join(sorted(_MORPHEMES, key=len, reverse=True)) + ")*(?:e?s)?")
 # Letters a non-empty suffix (see suffix_ok) can start with, apostrophe included.
 SUFFIX_STARTS = "".join(sorted({m[0] for m in _MORPHEMES} | {"e", "s", "'"}))
 _VOWELS = "aeiou"
@@ -83,12 +90,83 @@ _MARKERS = "=*"
 
 def suffix_ok(rest: str) -> bool:
     """True when ``rest`` (what follows a stem inside one word) is an allowed suffix chain."""
-    if not rest:
+    if not rest or rest[0] == "'":
         return True
-    if rest[0] == "'":
-        return True
-    base, _, _ = rest.partition("'")
-    return _SUFFIX.fullmatch(base) is not None
+    base = rest.partition("'")[0]
+    return 0 in suffix_chain_starts(base, 0)
+
+
+def suffix_chain_starts(word: str, lowest: int) -> set[int]:
+    """Positions ``p >= lowest`` at which ``word[p:]`` is a suffix chain (``len(word)`` included).
+
+    Linear in ``len(word) - lowest``: one pass from the end of the word through
+    a deterministic automaton of the reversed chains, stopping as soon as no
+    chain can continue. (A regex ``(?:lar|i|n|in|…)*`` tried each way of
+    splitting ``ininin…`` in turn, which doubled its work with every two letters.)
+    """
+    table = _BACK  # read once per call so that tests can swap in a counting table
+    accepting = _BACK_ACCEPTING
+    state = 0
+    out = {len(word)}
+    for at in range(len(word) - 1, lowest - 1, -1):
+        state = table[state].get(word[at], -1)
+        if state < 0:
+            break
+        if accepting[state]:
+            out.add(at)
+    return out
+
+
+def _build_back_automaton() -> tuple[list[dict[str, int]], list[bool]]:
+    """A DFA reading a word right to left: it accepts ``(e?s)? morpheme*`` reversed.
+
+    States of the underlying NFA are ``""`` (a chain boundary), prefixes of
+    reversed morphemes, and ``"^"``/``"^s"`` for the optional plural that can
+    only come last in the word (so first when reading backwards). The subset
+    construction runs once at import; the morpheme list is fixed.
+    """
+    reversed_morphemes = {m[::-1] for m in _MORPHEMES}
+    prefixes = {m[:n] for m in reversed_morphemes for n in range(1, len(m) + 1)}
+
+    def step(states: frozenset[str], char: str) -> frozenset[str]:
+        out: set[str] = set()
+        for state in states:
+            if state == "^" and char == "s":
+                out.update(("^s", ""))  # read the plural "s"; a boundary follows
+            elif state == "^s" and char == "e":
+                out.add("")  # the plural was "es"
+            if state.startswith("^"):
+                continue
+            grown = state + char
+            if grown in prefixes:
+                out.add(grown)
+            if grown in reversed_morphemes:
+                out.add("")  # a whole morpheme read: back at a boundary
+        return frozenset(out)
+
+    alphabet = sorted({c for m in _MORPHEMES for c in m} | {"e", "s"})
+    start = frozenset({"^", ""})
+    numbers = {start: 0}
+    table: list[dict[str, int]] = [{}]
+    todo = [start]
+    while todo:
+        states = todo.pop()
+        for char in alphabet:
+            target = step(states, char)
+            if not target:
+                continue
+            if target not in numbers:
+                numbers[target] = len(table)
+                table.append({})
+                todo.append(target)
+            table[numbers[states]][char] = numbers[target]
+    accepting = [False] * len(table)
+    for states, number in numbers.items():
+        accepting[number] = "" in states
+    return table, accepting
+
+
+_BACK, _BACK_ACCEPTING = _build_back_automaton()
 
 
 class TermError(ValueError):
