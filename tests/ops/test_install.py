@@ -1,4 +1,4 @@
-"""What an install gets: the locks match pyproject, the package ships its data, zone data, --version.
+"""What an install gets: locks that match pyproject, package data, zone data, --version.
 
 The wheel test builds evbot from a copy of the package directories with the
 setuptools pinned in requirements-dev.lock (no network); the lowest-versions
