@@ -31,8 +31,8 @@ UV_PIP := $(UV_INSTALL) --python $(BIN)/python
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	awk '/^[a-z0-9]/ { keep = /^uv==/ } keep' requirements-dev.lock > $(VENV)/uv.lock
-	$(BIN)/pip install --quiet --require-hashes -r $(VENV)/uv.lock
+	awk '/^[a-z0-9]/ { keep = /^uv==/ } keep' requirements-dev.lock > $(VENV)/uv-requirement.txt
+	$(BIN)/pip install --quiet --require-hashes -r $(VENV)/uv-requirement.txt
 	$(UV_PIP) --require-hashes -r requirements-dev.lock
 	$(UV_PIP) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
