@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 #
-# evbot: build a wheel (with every dependency as a wheel) in one stage, install
-# it into a clean slim image in the next, run as an unprivileged user.
+# evbot: install the locked dependencies (every file checked against its hash
+# in requirements.lock) and then evbot itself, without resolving anything, into
+# a virtualenv in one stage; copy that virtualenv into a clean slim image in the
+# next, and run as an unprivileged user.
 #
 #   docker build -t evbot .
 #   docker run --env-file .env -v evbot-data:/app/data evbot
@@ -11,16 +13,20 @@
 
 ARG PYTHON_VERSION=3.11
 
-# ---- builder: wheels only, no compilers left behind ---------------------------
+# ---- builder: the virtualenv, no build tools left behind ---------------------
 FROM python:${PYTHON_VERSION}-slim AS builder
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
 WORKDIR /src
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --require-hashes -r requirements.lock
 # Only what the package needs: tests, benchmarks and docs stay out of the image.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY feeds ./feeds
 COPY rules ./rules
-RUN pip wheel --wheel-dir /wheels .
+RUN /opt/venv/bin/pip install --no-deps . \
+ && /opt/venv/bin/pip check
 
 # ---- runtime ---------------------------------------------------------------------
 FROM python:${PYTHON_VERSION}-slim AS runtime
@@ -28,6 +34,7 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH \
     EVBOT_HTTP_PORT=8080 \
     EVBOT_HTTP_HOST=0.0.0.0 \
     EVBOT_DATABASE_URL=sqlite:////app/data/evbot.sqlite3
@@ -37,8 +44,8 @@ RUN groupadd --system --gid 10001 evbot \
  && mkdir -p /app/data \
  && chown evbot:evbot /app/data
 
-COPY --from=builder /wheels /tmp/wheels
-RUN pip install --no-index --find-links /tmp/wheels evbot && rm -rf /tmp/wheels
+# Same base image and path as the builder, so the virtualenv works as copied.
+COPY --from=builder /opt/venv /opt/venv
 
 WORKDIR /app
 USER evbot:evbot

@@ -88,6 +88,44 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_current(args: argparse.Namespace) -> int:
+    """Print the database's revision and whether it is the newest this evbot ships."""
+    from bot.storage.db import create_engine, current_revision
+    from bot.doctor import head_revision
+
+    settings = _settings_or_exit()
+
+    async def go() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        revision = asyncio.run(go())
+    except Exception as error:  # unreachable server, bad credentials, not a database
+        print(f"evbot: cannot read the database: {error}", file=sys.stderr)
+        return 1
+    head = head_revision()
+    if revision == head:
+        print(f"database is at revision {revision} (head)")
+    elif revision is None:
+        print(f"database has no schema yet (head is {head}): run `evbot db upgrade`")
+    else:
+        print(f"database is at revision {revision}, not head ({head}): run `evbot db upgrade`")
+    return 0
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("evbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def _classify_line(title: str, summary: str) -> str:
     """How the rules in force see an entry (for `evbot feeds check`)."""
     from rules import load_rules
@@ -132,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="evbot",
         description="Turkish electric-mobility news alerts for Telegram.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the service (Telegram long polling, feeds, delivery)")
@@ -150,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    db_sub.add_parser(
+        "current", help="the database's migration revision, and whether it is the newest"
+    ).set_defaults(func=cmd_db_current)
 
     cli_rules.register(sub)
     cli_feeds.register(sub, classify=_classify_line, extra=_add_feeds_list)

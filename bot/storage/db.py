@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# PostgreSQL advisory lock held while migrating (here and from the `alembic` CLI).
+MIGRATION_LOCK_KEY = 727001
 
 
 def async_url(url: str) -> str:
@@ -74,7 +76,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two replicas starting at once must not both migrate.
-            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         await conn.run_sync(run)
 
 

@@ -26,8 +26,48 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTING_NAMES = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
 
 
-def compose() -> dict[str, Any]:
+SAMPLE_PASSWORD = "s3cretpw"
+COMPOSE_VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
+
+
+class ComposeRefuses(Exception):
+    """What `docker compose` stops with: a `${NAME:?message}` variable unset or empty."""
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Substitute `${NAME}`, `${NAME:-default}` and `${NAME:?message}` as docker compose does."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.groups()
+        given = env.get(name, "")
+        if not given and op == "?":
+            raise ComposeRefuses(arg)
+        if not given and op == "-":
+            return str(arg)
+        return given
+
+    assert "$$" not in value, "escaped dollars: extend interpolate()"
+    return COMPOSE_VARIABLE.sub(one, value)
+
+
+def raw_compose() -> dict[str, Any]:
+    """docker-compose.yml as written, variables not substituted."""
     data = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def compose(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """docker-compose.yml as compose runs it with `.env` holding `env` (a sample password)."""
+    data = interpolate(
+        raw_compose(), {"POSTGRES_PASSWORD": SAMPLE_PASSWORD} if env is None else env
+    )
     assert isinstance(data, dict)
     return data
 
@@ -92,6 +132,32 @@ def test_compose_bot_settings_point_at_the_postgres_service() -> None:
     assert bot["build"] in (".", {"context": "."})
     port = int(env["EVBOT_HTTP_PORT"])
     assert any(str(p).endswith(f":{port}") for p in bot["ports"])
+
+
+def test_compose_takes_the_postgres_password_from_dot_env_for_both_services() -> None:
+    """No password in the file: the database and the bot's URL both get .env's, or none starts."""
+    raw = raw_compose()["services"]
+    required = "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}"
+    assert raw["postgres"]["environment"]["POSTGRES_PASSWORD"] == required
+    assert required in raw["bot"]["environment"]["EVBOT_DATABASE_URL"]
+
+    services = compose({"POSTGRES_PASSWORD": "Xk29fa0"})["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "Xk29fa0"
+    assert services["bot"]["environment"]["EVBOT_DATABASE_URL"] == (
+        "postgresql://evbot:Xk29fa0@postgres:5432/evbot"
+    )
+    for unset in ({}, {"POSTGRES_PASSWORD": ""}):
+        with pytest.raises(ComposeRefuses, match=r"set POSTGRES_PASSWORD in \.env"):
+            compose(unset)
+
+
+def test_env_example_documents_the_postgres_password_left_blank() -> None:
+    """Copied as it stands, compose refuses to start rather than run with a known password."""
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    [line] = re.findall(r"^POSTGRES_PASSWORD=.*$", text, flags=re.MULTILINE)
+    assert line == "POSTGRES_PASSWORD="
+    comment = text[: text.index(line)].rsplit("\n\n", 1)[-1]
+    assert "compose" in comment and "letters and digits" in comment
 
 
 def test_every_variable_the_compose_file_gives_the_bot_is_a_setting() -> None:
@@ -172,6 +238,15 @@ async def test_dockerfile_healthcheck_command_reflects_healthz(healthy: bool) ->
     finally:
         await server.stop()
     assert (code == 0) is healthy
+
+
+def test_dockerfile_installs_the_hash_checked_lock_then_evbot_alone() -> None:
+    runs = [args for kw, args in instructions(dockerfile()) if kw == "RUN"]
+    locked = [r for r in runs if "-r requirements.lock" in r]
+    assert locked and all("--require-hashes" in r for r in locked)
+    assert any("--no-deps ." in r for r in runs), "evbot itself must not resolve dependencies"
+    copied = " ".join(args for kw, args in instructions(dockerfile()) if kw == "COPY")
+    assert "requirements.lock" in copied
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
