@@ -90,8 +90,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_db_current(args: argparse.Namespace) -> int:
     """Print the database's revision and whether it is the newest this evbot ships."""
+    from bot.cli.doctor import head_revision
     from bot.storage.db import create_engine, current_revision
-    from bot.doctor import head_revision
 
     settings = _settings_or_exit()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from bot.storage.db import create_engine, current_revision
 from bot.cli.doctor import head_revision
+from bot.storage.db import create_engine, current_revision
 from tests.support import database
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,14 +18,23 @@ Usage:
   python3 split.py --check   # verify the committed dev.jsonl / test.jsonl match
 Lines are copied byte-for-byte from items.jsonl, in items.jsonl order.
 """
+
 import hashlib
 import json
 import os
 import sys
 from collections import Counter
 
-CATS = ["battery-manufacturing", "micro-mobility", "municipality", "regulation",
-        "ev-market", "commercial-ev-manufacturing", "ev-manufacturing", "competition"]
+CATS = [
+    "battery-manufacturing",
+    "micro-mobility",
+    "municipality",
+    "regulation",
+    "ev-market",
+    "commercial-ev-manufacturing",
+    "ev-manufacturing",
+    "competition",
+]
 FOLLOW = {"r0390": "r0035"}  # exact duplicate -> same split as its original
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -44,7 +53,7 @@ def split(lines):
         if d["id"] in FOLLOW:
             continue
         strata.setdefault((primary(d["gold"], freq), d["language"]), []).append(d["id"])
-    order = [(p, lang) for p in CATS + ["negative"] for lang in ("tr", "en")]
+    order = [(p, lang) for p in [*CATS, "negative"] for lang in ("tr", "en")]
     assert set(strata) <= set(order)
     where, k = {}, 0
     for key in order:
@@ -54,20 +63,23 @@ def split(lines):
     for dup, orig in FOLLOW.items():
         where[dup] = where[orig]
     out = {"dev": [], "test": []}
-    for line, d in zip(lines, items):
+    for line, d in zip(lines, items, strict=False):
         out[where[d["id"]]].append(line)
     return out, items, where
 
 
 def table(items, where):
     rows = [("items", lambda d: True), ("negatives (gold [])", lambda d: not d["gold"])]
-    rows += [(c, (lambda c: lambda d: c in d["gold"])(c)) for c in CATS]
-    print(f"| | dev | test | dev tr/en | test tr/en |")
-    print(f"|---|---:|---:|---:|---:|")
+    rows += [(c, lambda d, c=c: c in d["gold"]) for c in CATS]
+    print("| | dev | test | dev tr/en | test tr/en |")
+    print("|---|---:|---:|---:|---:|")
     for name, f in rows:
         cnt = Counter((where[d["id"]], d["language"]) for d in items if f(d))
         dv, ts = cnt["dev", "tr"] + cnt["dev", "en"], cnt["test", "tr"] + cnt["test", "en"]
-        print(f"| {name} | {dv} | {ts} | {cnt['dev', 'tr']}/{cnt['dev', 'en']} | {cnt['test', 'tr']}/{cnt['test', 'en']} |")
+        print(
+            f"| {name} | {dv} | {ts} | {cnt['dev', 'tr']}/{cnt['dev', 'en']}"
+            f" | {cnt['test', 'tr']}/{cnt['test', 'en']} |"
+        )
 
 
 def main(argv):

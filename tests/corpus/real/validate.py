@@ -3,20 +3,31 @@
 
 Usage: python3 validate.py [file.jsonl ...]   (default: every *.jsonl here)
 """
+
 import glob
 import json
 import os
 import re
 import sys
 
-CATS = {"battery-manufacturing", "micro-mobility", "municipality", "regulation",
-        "ev-market", "commercial-ev-manufacturing", "ev-manufacturing", "competition"}
+CATS = {
+    "battery-manufacturing",
+    "micro-mobility",
+    "municipality",
+    "regulation",
+    "ev-market",
+    "commercial-ev-manufacturing",
+    "ev-manufacturing",
+    "competition",
+}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def check(path):
     errs, ids = [], []
-    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.readlines()
+    for n, line in enumerate(lines, 1):
         try:
             d = json.loads(line)
         except ValueError as e:
