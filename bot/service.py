@@ -29,6 +29,7 @@ from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import DeliveryWorker, Sender
 from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
+from bot.ingest.websub import WebSubManager
 from bot.models import CatalogFeed
 from bot.ops.http_server import Health, HttpServer, check_health
 from bot.ops.masking import mask_url
@@ -150,6 +151,8 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._ingest_stop = asyncio.Event()
         self._ingest_task: asyncio.Task[None] | None = None
+        self.websub: WebSubManager | None = None
+        self._websub_task: asyncio.Task[None] | None = None
         self.metrics = Metrics()
         self.throttle = CommandThrottle()
         self.http: HttpServer | None = None
@@ -166,6 +169,14 @@ class Service:
         settings = self.settings
         self.storage = storage = await self._open_storage()
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
+        if settings.public_url is not None:
+            self.websub = WebSubManager(
+                storage,
+                self._client,
+                self.clock,
+                public_url=settings.public_url,
+                poll_soon=self._poll_soon,
+            )
         if settings.http_port is not None:
             await self._start_http(settings.http_port)
         self.leader_lock = LeaderLock(storage.engine)
@@ -184,6 +195,7 @@ class Service:
             concurrency=settings.fetch_concurrency,
             per_host=settings.fetch_per_host,
             tick_seconds=self.options.tick_seconds,
+            on_parsed=self.websub.on_parsed if self.websub is not None else None,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # APScheduler runs on real time whatever the service's clock says (tests use
@@ -215,6 +227,10 @@ class Service:
         self._ingest_task = asyncio.create_task(
             self.ingestor.run(self._ingest_stop), name="ingest loop"
         )
+        if self.websub is not None:
+            self._websub_task = asyncio.create_task(
+                self.websub.run(self._ingest_stop), name="websub renewal"
+            )
         log.info(
             "evbot started: %d feeds in catalog, %s, database %s, %s",
             len(self.catalog.value),
@@ -346,6 +362,7 @@ class Service:
             port=port,
             host=host,
             before_scrape=self._refresh_gauges,
+            routes=self.websub.routes() if self.websub is not None else (),
         )
         try:
             await self.http.start()
@@ -429,15 +446,24 @@ class Service:
         if self.storage is not None:
             await self.storage.close()
 
+    async def _poll_soon(self, feed_id: str) -> bool:
+        """A WebSub push: poll the feed now."""
+        if self.ingestor is None:
+            return False
+        return await self.ingestor.poll_soon(feed_id)
+
     async def _stop_ingest(self) -> None:
         """End the ingest loop, then cancel the fetches in flight (their leases released)."""
         self._ingest_stop.set()
-        task, self._ingest_task = self._ingest_task, None
-        if task is not None:
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
+        for task in (self._ingest_task, self._websub_task):
+            if task is not None:
+                try:
+                    await asyncio.wait_for(task, timeout=10)
+                except (TimeoutError, asyncio.CancelledError):
+                    task.cancel()
+        self._ingest_task = self._websub_task = None
+        if self.websub is not None:
+            await self.websub.close()
         if self.ingestor is not None:
             await self.ingestor.close()
 

@@ -34,7 +34,7 @@ import re
 import time
 import xml.sax
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,7 +102,7 @@ class ParsedFeed:
     warnings: tuple[str, ...]
     parser: str = "feedparser"
     # ttl, skipHours/skipDays and the WebSub hub (feeds.hints)
-    hints: FeedHints = FeedHints()
+    hints: FeedHints = field(default_factory=FeedHints)
 
 
 def _codec(name: str | None) -> str | None:

@@ -30,7 +30,7 @@ from bot.clock import Clock
 from bot.delivery.planner import KeywordCache, StoryFacts, plan_alerts
 from bot.delivery.times import DEFAULT_TIMEZONE
 from bot.ingest.classify import BudgetedClassifier, NotClassified
-from bot.models import FeedRow, FetchRecord, NewItem, SeenAgain
+from bot.models import FeedRow, FetchRecord, KnownStoryRow, NewItem, SeenAgain
 from bot.ops.masking import mask_url
 from bot.ops.metrics import Metrics
 from bot.storage import Storage
@@ -507,7 +507,7 @@ class Ingestor:
         )
         since = recent_window_start(now, DEDUPE_WINDOW)
         known = await self.storage.recent_stories(since)
-        recent = [KnownStory(s.story_id, s.canonical_link, s.title_key, s.first_seen) for s in known]
+        recent = [_known(s) for s in known]
         newest = max((s.story_id for s in known), default=0)
         first_poll = feed.first_success_at is None
 
@@ -531,10 +531,7 @@ class Ingestor:
                 # stories, so the story is one story and alerts once.
                 fresh = await self.storage.recent_stories(since, after_id=newest)
                 if fresh:
-                    recent += [
-                        KnownStory(s.story_id, s.canonical_link, s.title_key, s.first_seen)
-                        for s in fresh
-                    ]
+                    recent += [_known(s) for s in fresh]
                     decisions = decisions_for(recent)
                     batch = await self._batch(feed, decisions, classified, now)
             new, again, seen_only = batch
@@ -654,6 +651,10 @@ async def with_alerts(
         )
         out[i] = replace(item, alerts=tuple(intents))
     return out
+
+
+def _known(story: KnownStoryRow) -> KnownStory:
+    return KnownStory(story.story_id, story.canonical_link, story.title_key, story.first_seen)
 
 
 def _new_item(entry: Entry, identities: tuple[str, ...], **extra: Any) -> NewItem:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 
 from bot.models import (
     CatalogFeed,
@@ -17,7 +17,6 @@ from bot.models import (
 )
 from bot.storage import schema as t
 from bot.storage.base import StorageBase, feed_row
-
 
 # Catalog fields that decide when a feed is polled: a change to any of them
 # makes the feed due at once, so a shorter interval does not wait out the old one.
@@ -123,7 +122,7 @@ class FeedsStore(StorageBase):
         """
         if limit <= 0:
             return []
-        conditions = [
+        conditions: list[ColumnElement[bool]] = [
             t.feeds.c.enabled.is_(True),
             t.feeds.c.in_catalog.is_(True),
             t.feeds.c.disabled_reason.is_(None),
@@ -159,7 +158,7 @@ class FeedsStore(StorageBase):
         With `now`, feeds leased at that time (in flight somewhere) and those in
         `exclude` do not count: they are not waiting for their due time.
         """
-        conditions = [
+        conditions: list[ColumnElement[bool]] = [
             t.feeds.c.enabled.is_(True),
             t.feeds.c.in_catalog.is_(True),
             t.feeds.c.disabled_reason.is_(None),
