@@ -104,7 +104,7 @@ def feed_hints(text: str, base_url: str) -> FeedHints:
     level = _feed_level(text)
     hub = self_url = None
     for match in _LINK.finditer(level):
-        attrs = {k.lower(): a if a is not None else b for k, a, b in _ATTR.findall(match.group(1))}
+        attrs = {k.lower(): a or b for k, a, b in _ATTR.findall(match.group(1))}
         rels = set(attrs.get("rel", "").lower().split())
         href = attrs.get("href")
         if not href:
