@@ -181,7 +181,7 @@ def _rate_text(rate: float) -> str:
 
 
 def _duration_text(seconds: float) -> str:
-    if seconds >= 3600 and seconds % 3600 == 0:
+    if seconds >= 7200 and seconds % 3600 == 0:
         return f"{seconds / 3600:g} h"
     if seconds >= 60:
         return f"{seconds / 60:g} min"

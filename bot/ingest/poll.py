@@ -206,6 +206,12 @@ class Ingestor:
                 for waiter in waits:
                     waiter.cancel()
 
+    async def settled(self, feed_id: str) -> None:
+        """Wait until the feed's poll in flight (if any) is stored."""
+        task = self._in_flight.get(feed_id)
+        if task is not None:
+            await asyncio.wait([task])
+
     def wake(self) -> None:
         """Look for due feeds now (a feed was made due, a slot came free)."""
         self._wake.set()

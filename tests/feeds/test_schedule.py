@@ -116,7 +116,7 @@ def test_the_range_is_kept() -> None:
 
 def test_what_the_publisher_asks_is_respected() -> None:
     busy = 5000.0
-    assert choose_interval(ADAPTIVE, rate=busy, ttl=3600) == IntervalChoice(3600, "ttl 1 h")
+    assert choose_interval(ADAPTIVE, rate=busy, ttl=3600) == IntervalChoice(3600, "ttl 60 min")
     assert choose_interval(ADAPTIVE, rate=busy, max_age=600) == IntervalChoice(
         600, "max-age 10 min"
     )
