@@ -162,7 +162,8 @@ async def test_intervals_follow_the_feed_and_feeds_list_says_why(rig: Rig) -> No
     limited = feeds["limited"].next_poll_at
     assert limited is not None and limited >= now + timedelta(seconds=900)
 
-    table = {line.split()[0]: line for line in feed_table(list(feeds.values()), now=now).splitlines()}
+    lines = feed_table(list(feeds.values()), now=now).splitlines()
+    table = {line.split()[0]: line for line in lines}
     assert "pinned" in table["a"] and "2 min" in table["a"]
     assert "ttl 60 min" in table["b"] and "1 h" in table["b"]
     assert "entries/day" in table["wire"]

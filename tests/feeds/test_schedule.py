@@ -130,7 +130,7 @@ def test_entries_per_day_needs_two_dated_entries_and_counts_a_week() -> None:
     assert entries_per_day([], T0) is None
     assert entries_per_day([T0], T0) is None
     # A document reaching back past a week: 14 entries within it → 2 a day.
-    dates = every(12 * 60, 14) + [T0 - timedelta(days=30)]
+    dates = [*every(12 * 60, 14), T0 - timedelta(days=30)]
     assert entries_per_day(dates, T0) == pytest.approx(2.0)
     # Two entries a minute apart are not 1,440 a day: at least an hour is assumed.
     assert entries_per_day(every(1, 2), T0) == pytest.approx(48.0)
