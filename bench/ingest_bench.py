@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import multiprocessing
 import os
 import platform
@@ -162,8 +163,11 @@ async def _latency_run(feeds: int, hanging: int, seconds: float, interval: int) 
             loop = asyncio.create_task(ingestor.run(stop))
             # Warm-up: every healthy feed polled once (the backlog is recorded, not alerted).
             healthy = {f"f{n}" for n in range(hanging, feeds)}
+            done = ingestor.passes
             while not all(r.last_success_at for r in await storage.feeds() if r.id in healthy):
-                await asyncio.sleep(0.2)
+                # Between passes (a pass is held by a hanging feed: then up to 5 s).
+                with contextlib.suppress(TimeoutError):
+                    done = await ingestor.wait_for_pass(done, within=5)
             parent.send("publish")
             published = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
             await asyncio.sleep(interval + 3)  # the last stories' polls
@@ -224,7 +228,7 @@ def _simulate(kind: FeedKind, *, adaptive: bool, days: int, start: float,
     last_new: datetime | None = None
     polls = 0
     delays: list[float] = []
-    seen = pos = bisect.bisect_right(published, now)
+    seen = bisect.bisect_right(published, now)
     while due < end:
         now = due
         polls += 1
@@ -234,7 +238,6 @@ def _simulate(kind: FeedKind, *, adaptive: bool, days: int, start: float,
         if visible_upto > seen:
             last_new = now
         seen = visible_upto
-        pos = visible_upto
         listed = published[max(0, visible_upto - 20):visible_upto]
         rate = entries_per_day(listed, now)
         quiet = None if last_new is None else (now - last_new).total_seconds()

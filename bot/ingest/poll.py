@@ -17,6 +17,7 @@ This module wires the pure pieces together; every decision lives in `feeds`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -147,6 +148,7 @@ class Ingestor:
         # the stories other feeds stored meanwhile, and SQLite's writers queue here
         # instead of in its busy loop.
         self._commit_lock = asyncio.Lock()
+        self._sqlite = storage.dialect == "sqlite"
         # Passes: `passes` counts ticks whose claimed feeds are all done, in order.
         self.passes = 0
         self._ticks = 0
@@ -230,12 +232,14 @@ class Ingestor:
         tick = self._open_tick()
         try:
             room = self.max_in_flight - len(self._in_flight)
-            feeds = await self.storage.claim_due_feeds(
-                self.clock.now(),
-                lease=self.lease,
-                limit=min(room, 100),
-                exclude=set(self._in_flight),
-            )
+            # On SQLite the claim is a write too: queued with ours, not in its busy loop.
+            async with self._commit_lock if self._sqlite else contextlib.nullcontext():
+                feeds = await self.storage.claim_due_feeds(
+                    self.clock.now(),
+                    lease=self.lease,
+                    limit=min(room, 100),
+                    exclude=set(self._in_flight),
+                )
             self._saturated = len(feeds) == min(room, 100)
             return [self._start(feed, tick) for feed in feeds]
         finally:
