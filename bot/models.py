@@ -70,6 +70,15 @@ class FeedRow:
     next_poll_at: datetime | None
     moved_to: str | None
     disabled_reason: str | None
+    # Scheduling (feeds.schedule): catalog bounds, current interval and why.
+    min_interval: int | None = None
+    max_interval: int | None = None
+    adaptive: bool = True
+    current_interval: float | None = None
+    interval_reason: str | None = None
+    entries_per_day: float | None = None
+    last_new_at: datetime | None = None
+    publisher_hints: str | None = None
 
     @property
     def fetch_url(self) -> str:
@@ -87,6 +96,9 @@ class CatalogFeed:
     language: str
     interval: int | None
     enabled: bool
+    min_interval: int | None = None
+    max_interval: int | None = None
+    adaptive: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,12 @@ class FetchRecord:
     error_kind: str | None = None
     moved_to: str | None = None
     disabled_reason: str | None = None
+    # What the scheduler decided (None: leave the stored value).
+    interval: float | None = None
+    interval_reason: str | None = None
+    entries_per_day: float | None = None
+    publisher_hints: str | None = None
+    brought_new: bool = False  # the poll found entries this feed never listed before
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The composition root: wires feeds, rules, storage, scheduler, delivery and Telegram.
 
-One event loop holds everything: the APScheduler `AsyncIOScheduler` runs the
-poll and reload jobs, the delivery worker is a task woken when alerts are
+One event loop holds everything: the ingest loop (`Ingestor.run`) polls each
+feed at its own due time, the APScheduler `AsyncIOScheduler` runs the reload,
+retention and leadership jobs, the delivery worker is a task woken when alerts are
 queued, and python-telegram-bot's Application polls for updates beside them.
 `--console` mode runs the same pipeline with a console chat instead of Telegram.
 """
@@ -28,6 +29,7 @@ from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import DeliveryWorker, Sender
 from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
+from bot.ingest.websub import WebSubManager
 from bot.models import CatalogFeed
 from bot.ops.http_server import Health, HttpServer, check_health
 from bot.ops.masking import mask_url
@@ -70,7 +72,13 @@ def _first_lines(text: str, count: int) -> str:
 
 
 def _catalog_rows(specs: list[FeedSpec]) -> list[CatalogFeed]:
-    return [CatalogFeed(s.id, s.name, s.url, s.language, s.interval, s.enabled) for s in specs]
+    return [
+        CatalogFeed(
+            s.id, s.name, s.url, s.language, s.interval, s.enabled,
+            min_interval=s.min_interval, max_interval=s.max_interval, adaptive=s.adaptive,
+        )
+        for s in specs
+    ]
 
 
 @dataclass
@@ -136,6 +144,10 @@ class Service:
         self.leader_lock: LeaderLock | None = None
         self._worker_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._ingest_stop = asyncio.Event()
+        self._ingest_task: asyncio.Task[None] | None = None
+        self.websub: WebSubManager | None = None
+        self._websub_task: asyncio.Task[None] | None = None
         self.metrics = Metrics()
         self.throttle = CommandThrottle()
         self.http: HttpServer | None = None
@@ -152,6 +164,14 @@ class Service:
         settings = self.settings
         self.storage = storage = await self._open_storage()
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
+        if settings.public_url is not None:
+            self.websub = WebSubManager(
+                storage,
+                self._client,
+                self.clock,
+                public_url=settings.public_url,
+                poll_soon=self._poll_soon,
+            )
         if settings.http_port is not None:
             await self._start_http(settings.http_port)
         self.leader_lock = LeaderLock(storage.engine)
@@ -161,17 +181,22 @@ class Service:
             self.current_rules,
             self.clock,
             default_interval=settings.poll_interval,
+            min_interval=settings.min_poll_interval,
+            max_interval=settings.max_poll_interval,
             max_bytes=settings.max_feed_bytes,
             on_alerts=self._wake_delivery,
             metrics=self.metrics,
             default_timezone=settings.timezone,
+            concurrency=settings.fetch_concurrency,
+            per_host=settings.fetch_per_host,
+            tick_seconds=self.options.tick_seconds,
+            on_parsed=self.websub.on_parsed if self.websub is not None else None,
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # APScheduler runs on real time whatever the service's clock says (tests use
         # a fake one): a fake "now" in the past would make it replay every missed tick.
         real_now = datetime.now(UTC)
         jobs: list[tuple[str, Callable[[], Awaitable[object]], float, bool]] = [
-            ("poll", self.ingestor.poll_due, self.options.tick_seconds, True),
             ("reload", self.reload_files, self.options.reload_seconds, False),
             ("retention", self.prune, 6 * 3600.0, True),
             ("leader", self._leadership_job, self.options.leader_seconds, False),
@@ -191,6 +216,16 @@ class Service:
         # start-up cleanly, with no poll or prune half-way through a query.
         await self.check_leadership()
         self.scheduler.start()
+        # Feeds are polled by their own loop, not a scheduler job: each feed on its
+        # own clock, and stopping cancels fetches in flight without a traceback.
+        self._ingest_stop = asyncio.Event()
+        self._ingest_task = asyncio.create_task(
+            self.ingestor.run(self._ingest_stop), name="ingest loop"
+        )
+        if self.websub is not None:
+            self._websub_task = asyncio.create_task(
+                self.websub.run(self._ingest_stop), name="websub renewal"
+            )
         log.info(
             "evbot started: %d feeds in catalog, %s, database %s, %s",
             len(self.catalog.value),
@@ -322,6 +357,7 @@ class Service:
             port=port,
             host=host,
             before_scrape=self._refresh_gauges,
+            routes=self.websub.routes() if self.websub is not None else (),
         )
         try:
             await self.http.start()
@@ -336,7 +372,8 @@ class Service:
     async def health(self) -> Health:
         """Healthy when the database answers and the scheduler runs (for /healthz)."""
         running = self.scheduler is not None and bool(self.scheduler.running)
-        return await check_health(self.storage, scheduler_running=running)
+        polling = self._ingest_task is not None and not self._ingest_task.done()
+        return await check_health(self.storage, scheduler_running=running and polling)
 
     async def _refresh_gauges(self) -> None:
         if self.storage is not None:
@@ -394,6 +431,7 @@ class Service:
             await self.http.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self._stop_ingest()
         await self._step_down()
         if self.ingestor is not None:
             self.ingestor.classifier.close()
@@ -402,6 +440,27 @@ class Service:
         await self._client.aclose()
         if self.storage is not None:
             await self.storage.close()
+
+    async def _poll_soon(self, feed_id: str) -> bool:
+        """A WebSub push: poll the feed now."""
+        if self.ingestor is None:
+            return False
+        return await self.ingestor.poll_soon(feed_id)
+
+    async def _stop_ingest(self) -> None:
+        """End the ingest loop, then cancel the fetches in flight (their leases released)."""
+        self._ingest_stop.set()
+        for task in (self._ingest_task, self._websub_task):
+            if task is not None:
+                try:
+                    await asyncio.wait_for(task, timeout=10)
+                except (TimeoutError, asyncio.CancelledError):
+                    task.cancel()
+        self._ingest_task = self._websub_task = None
+        if self.websub is not None:
+            await self.websub.close()
+        if self.ingestor is not None:
+            await self.ingestor.close()
 
     async def run_until_stopped(self) -> None:
         """Start, wait for the stop event, stop (also after a failed start: nothing left open)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.ops.masking import mask_url, url_password
@@ -61,6 +61,38 @@ class Settings(BaseSettings):
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     send_rate: float = Field(default=30.0, gt=0, le=1000, allow_inf_nan=False)
     retention_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
+    # The range adaptive polling keeps feeds in (the catalog's min/max_interval win);
+    # unset: 30 s and 6 h, but never narrower than the feed's starting interval.
+    min_poll_interval: int | None = Field(default=None, ge=1, le=MAX_POLL_INTERVAL)
+    max_poll_interval: int | None = Field(default=None, ge=1, le=MAX_POLL_INTERVAL)
+    # Where hubs reach this service's HTTP server (WebSub callbacks); unset: no WebSub.
+    public_url: str | None = None
+    # Feeds fetched at once, overall and per host.
+    fetch_concurrency: int = Field(default=20, ge=1, le=1000)
+    fetch_per_host: int = Field(default=2, ge=1, le=100)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or " " in value:
+            raise ValueError("must be an http(s) URL such as https://evbot.example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _check_poll_range(self) -> Settings:
+        low, high = self.min_poll_interval, self.max_poll_interval
+        if low is not None and high is not None and low > high:
+            raise ValueError(
+                f"EVBOT_MIN_POLL_INTERVAL ({low}) is above EVBOT_MAX_POLL_INTERVAL ({high})"
+            )
+        if self.public_url is not None and self.http_port is None:
+            raise ValueError(
+                "EVBOT_PUBLIC_URL needs EVBOT_HTTP_PORT: WebSub hubs call back on that server"
+            )
+        return self
 
     @field_validator("http_host")
     @classmethod
@@ -133,6 +165,9 @@ def _describe(error: ValidationError) -> list[str]:
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else "?"
         message = str(problem["msg"]).removeprefix("Value error, ")
+        if not problem["loc"]:  # a check across variables names them itself
+            lines.append(mask_url(message))
+            continue
         value = problem.get("input")
         shown = "" if field == "telegram_token" or isinstance(value, dict) else f" (got {value!r})"
         # A database URL's password must not reach the terminal (or a CI log).

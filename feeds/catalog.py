@@ -3,8 +3,11 @@
 Format (see /CONTRACT): a mapping with one key ``feeds``, a list of mappings
 with ``id`` (slug: lower-case letters, digits and ``-``; unique), ``name``,
 ``url`` (http or https), ``language`` (``tr`` or ``en``), optional
-``interval`` (whole seconds, 1 to 604,800 = 7 days) and optional ``enabled``
-(boolean). ``load_catalog`` reports *every* problem, each as
+``interval`` (whole seconds, 1 to 604,800 = 7 days: the starting interval),
+optional ``min_interval``/``max_interval`` (the same kind of seconds: the range
+the adaptive scheduler keeps the feed in), optional ``adaptive`` (boolean,
+default true; ``false`` with an ``interval`` pins the feed to it) and optional
+``enabled`` (boolean). ``load_catalog`` reports *every* problem, each as
 ``FILE:LINE: message``, and never raises anything else.
 
 YAML 1.1 reads ``017`` as octal 15, ``1:30`` as sexagesimal 90 and ``0x1e``
@@ -40,7 +43,9 @@ Language = Literal["tr", "en"]
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REQUIRED = ("id", "name", "url", "language")
-_KNOWN = frozenset({*_REQUIRED, "interval", "enabled"})
+_SECONDS = ("interval", "min_interval", "max_interval")
+_FLAGS = ("enabled", "adaptive")
+_KNOWN = frozenset({*_REQUIRED, *_SECONDS, *_FLAGS})
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _STR = "tag:yaml.org,2002:str"
@@ -64,6 +69,9 @@ class FeedSpec:
     language: Language
     interval: int | None = None
     enabled: bool = True
+    min_interval: int | None = None
+    max_interval: int | None = None
+    adaptive: bool = True
 
 
 class CatalogError(Exception):
@@ -88,23 +96,23 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _interval(raw: str, tag: str) -> int | str:
+def _interval(raw: str, tag: str, name: str = "interval") -> int | str:
     """Seconds from an ``interval`` scalar, or the problem with it."""
     text = raw.strip()
     hint = f"must be a whole number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL} (7 days)"
     if tag != _INT:
-        return f"interval {raw!r} {hint}"
+        return f"{name} {raw!r} {hint}"
     if ":" in text:
-        return (f"interval {raw!r} looks like a time of day (YAML reads it as base 60); "
+        return (f"{name} {raw!r} looks like a time of day (YAML reads it as base 60); "
                 f"write plain seconds, e.g. 90 for a minute and a half")
     if not _DECIMAL.match(text):
         if re.fullmatch(r"[+-]?0[0-7_]+", text):
-            return (f"interval {raw!r} has a leading zero (YAML reads it as octal); "
+            return (f"{name} {raw!r} has a leading zero (YAML reads it as octal); "
                     f"write {text.lstrip('+-0') or '0'} without the zero")
-        return f"interval {raw!r} {hint}; write plain decimal digits"
+        return f"{name} {raw!r} {hint}; write plain decimal digits"
     value = int(text.replace("_", ""))
     if not MIN_INTERVAL <= value <= MAX_INTERVAL:
-        return f"interval {raw!r} {hint}"
+        return f"{name} {raw!r} {hint}"
     return value
 
 
@@ -188,19 +196,23 @@ def parse_catalog(text: str, *, source: str = "<catalog>") -> list[FeedSpec]:
                     problem(nline, f"language {raw!r} must be 'tr' or 'en'")
                 else:
                     values[name] = raw
-            elif name == "interval":
-                seconds = _interval(raw, node.tag)
+            elif name in _SECONDS:
+                seconds = _interval(raw, node.tag, name)
                 if isinstance(seconds, str):
                     problem(nline, seconds)
                 else:
                     values[name] = seconds
-            elif name == "enabled":
+            elif name in _FLAGS:
                 # An explicit ``!!bool maybe`` is tagged bool too: check the word.
                 flag = _BOOL_WORDS.get(raw.strip().lower()) if node.tag == _BOOL else None
                 if flag is None:
-                    problem(nline, f"enabled {raw!r} must be true or false")
+                    problem(nline, f"{name} {raw!r} must be true or false")
                 else:
                     values[name] = flag
+        low, high = values.get("min_interval"), values.get("max_interval")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            problem(_line(fields["min_interval"]),
+                    f"min_interval {low} is above max_interval {high}")
         feed_id = values.get("id")
         if isinstance(feed_id, str):
             if feed_id in ids:
@@ -240,8 +252,11 @@ def dump_catalog(specs: Sequence[FeedSpec]) -> str:
         lines.append(f"    name: {_quote(spec.name)}")
         lines.append(f"    url: {_quote(spec.url)}")
         lines.append(f"    language: {spec.language}")
-        if spec.interval is not None:
-            lines.append(f"    interval: {spec.interval}")
+        for name in _SECONDS:
+            if (seconds := getattr(spec, name)) is not None:
+                lines.append(f"    {name}: {seconds}")
+        if not spec.adaptive:
+            lines.append("    adaptive: false")
         if not spec.enabled:
             lines.append("    enabled: false")
     if not specs:

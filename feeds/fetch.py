@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -54,6 +55,7 @@ __all__ = [
     "Validators",
     "build_client",
     "fetch",
+    "parse_max_age",
     "parse_retry_after",
 ]
 
@@ -124,6 +126,8 @@ class FetchResult:
     error: str | None
     elapsed: float
     content_type: str | None = None
+    # Cache-Control max-age of a 200/304, seconds (the scheduler's floor for the interval).
+    max_age: float | None = None
 
 
 def build_client(
@@ -172,6 +176,22 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.I)
+
+
+def parse_max_age(value: str | None) -> float | None:
+    """Seconds of ``Cache-Control: max-age`` (None with no-cache/no-store or none given)."""
+    if not value:
+        return None
+    lowered = value.lower()
+    if "no-cache" in lowered or "no-store" in lowered:
+        return None
+    found = _MAX_AGE.search(value)
+    if found is None:
+        return None
+    return min(float(found.group(1)), MAX_RETRY_AFTER)
 
 
 def _moved_to(hops: list[tuple[int, str]]) -> str | None:
@@ -279,6 +299,7 @@ async def fetch(
                     "moved_to": _moved_to(hops),
                     "http_status": status,
                     "content_type": response.headers.get("content-type"),
+                    "max_age": parse_max_age(response.headers.get("cache-control")),
                 }
                 if status == 304:
                     return done(status=FetchStatus.NOT_MODIFIED, **common)

@@ -34,7 +34,7 @@ import re
 import time
 import xml.sax
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ import feedparser
 
 from feeds.entries import MAX_TITLE_CHARS, Entry, make_entry
 from feeds.fastparse import RawEntry, RawFeed, fast_parse
+from feeds.hints import FeedHints, feed_hints
 from feeds.text import TextKind, to_text
 
 __all__ = ["MAX_ENTRIES", "FeedParseError", "ParsedFeed", "parse_feed"]
@@ -100,6 +101,8 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     warnings: tuple[str, ...]
     parser: str = "feedparser"
+    # ttl, skipHours/skipDays and the WebSub hub (feeds.hints)
+    hints: FeedHints = field(default_factory=FeedHints)
 
 
 def _codec(name: str | None) -> str | None:
@@ -263,10 +266,13 @@ def parse_feed(
     if "&#" in text:
         text = _BIG_CHARREF.sub(_fix_charref, text)
 
+    hints = feed_hints(text, base_url)
     fast = fast_parse(text) if FAST_PATH_ENABLED else None
     if fast is not None:
-        return _build(fast, fast.entries, warnings, base_url, now, "fast")
-    return _parse_with_feedparser(text, warnings, base_url, now)
+        parsed = _build(fast, fast.entries, warnings, base_url, now, "fast")
+    else:
+        parsed = _parse_with_feedparser(text, warnings, base_url, now)
+    return replace(parsed, hints=hints)
 
 
 def _parse_with_feedparser(

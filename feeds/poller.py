@@ -1,5 +1,9 @@
 """Poll a batch of feeds: bounded concurrency, parsing off the event loop.
 
+:class:`Limiter` is that rule on its own, for callers that poll each feed
+as its own task (``bot.ingest.poll``): a feed waits for its host's slot, then
+for a global one, and holds them only while it is fetched and parsed.
+
 ``poll_batch`` fetches every request with at most ``concurrency`` requests in
 flight overall and ``per_host`` per host (``host:port``). A task first takes
 its host's slot and only then a global one, so feeds queued behind a slow
@@ -18,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -30,7 +35,15 @@ from feeds.fetch import DEFAULT_MAX_BYTES, FetchResult, FetchStatus, Validators,
 from feeds.parse import FeedParseError, ParsedFeed, parse_feed
 from feeds.text import clean_text
 
-__all__ = ["PollOutcome", "PollRequest", "host_key", "poll_batch", "timed_parse"]
+__all__ = [
+    "Limiter",
+    "PollOutcome",
+    "PollRequest",
+    "host_key",
+    "poll_batch",
+    "poll_one",
+    "timed_parse",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,40 @@ def host_key(url: str) -> str:
         return urlsplit(url).netloc.lower()
     except ValueError:
         return url
+
+
+class Limiter:
+    """At most ``concurrency`` slots overall and ``per_host`` per ``host:port``."""
+
+    def __init__(self, concurrency: int = 20, per_host: int = 2) -> None:
+        self.concurrency = max(1, concurrency)
+        self.per_host = max(1, per_host)
+        self._overall = asyncio.Semaphore(self.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        """Hold the host's slot, then a global one (so a slow host queues only its own feeds)."""
+        key = host_key(url)
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = asyncio.Semaphore(self.per_host)
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with host, self._overall:
+                yield
+        finally:
+            # Forget idle hosts: the map stays as small as what is in flight.
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._hosts[key]
+
+    @property
+    def busy(self) -> int:
+        """Global slots in use."""
+        return self.concurrency - self._overall._value
 
 
 def timed_parse(
@@ -116,7 +163,7 @@ async def poll_one(
     return PollOutcome(request, result, parsed, error, seconds)
 
 
-def _crashed(request: PollRequest, exc: BaseException) -> PollOutcome:
+def crashed(request: PollRequest, exc: BaseException) -> PollOutcome:
     result = FetchResult(
         status=FetchStatus.ERROR, url=request.url, final_url=request.url, body=None,
         validators=request.validators, moved_to=None, retry_after=None, http_status=None,
@@ -143,13 +190,11 @@ async def poll_batch(
     ``now`` is called once per parsed feed (future dates clamp to it).
     ``parse_off_loop=False`` parses on the event loop (for benchmarks only).
     """
-    overall = asyncio.Semaphore(max(1, concurrency))
-    hosts: dict[str, asyncio.Semaphore] = {}
+    limiter = Limiter(concurrency, per_host)
 
     async def run(request: PollRequest) -> PollOutcome:
-        host = hosts.setdefault(host_key(request.url), asyncio.Semaphore(max(1, per_host)))
         try:
-            async with host, overall:
+            async with limiter.slot(request.url):
                 outcome = await poll_one(
                     client, request, max_bytes=max_bytes, total_timeout=total_timeout,
                     now=now, executor=executor, parse_off_loop=parse_off_loop,
@@ -157,7 +202,7 @@ async def poll_batch(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # defensive: fetch/parse already turn errors into values
-            outcome = _crashed(request, exc)
+            outcome = crashed(request, exc)
         if on_outcome is not None:
             on_outcome(outcome)
         return outcome

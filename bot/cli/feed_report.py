@@ -36,11 +36,31 @@ def state(feed: FeedRow) -> str:
     return "ok"
 
 
+def every(seconds: float | None) -> str:
+    """'90 s', '15 min', '6 h' style interval, or '-' when not known yet."""
+    if seconds is None:
+        return "-"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.3g} s"
+
+
+def interval_why(feed: FeedRow) -> str:
+    """Why the feed is polled that often ('adaptive: 14 entries/day', 'ttl 60 min', …)."""
+    if feed.interval_reason:
+        return feed.interval_reason
+    return "pinned" if feed.interval is not None and not feed.adaptive else "not polled yet"
+
+
 def feed_table(feeds: Sequence[FeedRow], *, now: datetime) -> str:
-    """Fixed-width table: id, state, last success, failures, next poll, last error."""
+    """Fixed-width table: id, state, last success, failures, next poll, interval, why, error."""
     if not feeds:
         return "no feeds in the database yet (start the service once, or check EVBOT_FEEDS_FILE)"
-    header = ("feed", "state", "last success", "fails", "next poll", "last error")
+    header = (
+        "feed", "state", "last success", "fails", "next poll", "every", "why", "last error"
+    )
     rows = [
         (
             f.id,
@@ -48,6 +68,8 @@ def feed_table(feeds: Sequence[FeedRow], *, now: datetime) -> str:
             ago(f.last_success_at, now),
             str(f.consecutive_failures),
             ago(f.next_poll_at, now) if f.next_poll_at else "now",
+            every(f.current_interval),
+            interval_why(f)[:40],
             (f.disabled_reason or f.last_error or "")[:70],
         )
         for f in feeds

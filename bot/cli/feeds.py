@@ -15,6 +15,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -134,8 +135,7 @@ def _import_opml(args: argparse.Namespace) -> int:
             feed_id, n = f"{spec.id}-{n}", n + 1
         ids.add(feed_id)
         urls.add(spec.url)
-        merged.append(FeedSpec(feed_id, spec.name, spec.url, spec.language,
-                               spec.interval, spec.enabled))
+        merged.append(replace(spec, id=feed_id))
         added += 1
     _write(dump_catalog(merged), args.catalog)
     print(f"{added} feeds imported, {len(imported) - added} already present", file=sys.stderr)

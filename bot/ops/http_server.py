@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -87,6 +87,8 @@ def _first_line(error: BaseException) -> str:
 
 HealthCallback = Callable[[], Awaitable[Health]]
 RefreshCallback = Callable[[], Awaitable[None]]
+# (method, path, handler): extra routes from the service, e.g. WebSub callbacks.
+Route = tuple[str, str, Callable[["web.Request"], Awaitable["web.StreamResponse"]]]
 
 
 class HttpServer:
@@ -101,8 +103,10 @@ class HttpServer:
         # Loopback by default (EVBOT_HTTP_HOST); a container sets 0.0.0.0 to be probed.
         host: str = "127.0.0.1",
         before_scrape: RefreshCallback | None = None,
+        routes: Sequence[Route] = (),
     ) -> None:
         self.health = health
+        self.routes = list(routes)
         self.metrics = metrics
         self.host = host
         self.requested_port = port
@@ -117,6 +121,8 @@ class HttpServer:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        for method, path, handler in self.routes:
+            app.router.add_route(method, path, handler)
         return app
 
     async def start(self) -> None:

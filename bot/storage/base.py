@@ -121,6 +121,13 @@ class StorageBase:
                 last_error_kind=record.error_kind,
                 consecutive_failures=t.feeds.c.consecutive_failures + 1,
             )
+        for column in ("interval_reason", "entries_per_day", "publisher_hints"):
+            if getattr(record, column) is not None:
+                values[column] = getattr(record, column)
+        if record.interval is not None:
+            values["current_interval"] = record.interval
+        if record.brought_new:
+            values["last_new_at"] = now
         if record.moved_to is not None:
             values["moved_to"] = record.moved_to
         if record.disabled_reason is not None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -103,6 +104,29 @@ feeds = Table(
     Column("moved_to", CleanText, nullable=True),
     Column("disabled_reason", CleanText, nullable=True),
     Column("lease_until", UTCDateTime, nullable=True),
+    # Scheduling (migration 0004): the catalog's bounds, and what the scheduler chose and why.
+    Column("min_interval", Integer, nullable=True),
+    Column("max_interval", Integer, nullable=True),
+    Column("adaptive", Boolean, nullable=False, default=True, server_default=true()),
+    Column("current_interval", Float, nullable=True),
+    Column("interval_reason", CleanText, nullable=True),
+    Column("entries_per_day", Float, nullable=True),
+    Column("last_new_at", UTCDateTime, nullable=True),
+    Column("publisher_hints", CleanText, nullable=True),  # feeds.hints.FeedHints JSON
+)
+
+# WebSub subscriptions (migration 0004): one per feed, shared by all replicas.
+websub = Table(
+    "websub_subscriptions",
+    metadata,
+    Column("feed_id", String(100), ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    Column("hub", CleanText, nullable=False),
+    Column("topic", CleanText, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | active | denied | failed
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("last_error", CleanText, nullable=True),
 )
 
 items = Table(

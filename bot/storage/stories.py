@@ -25,11 +25,11 @@ from bot.storage.base import StorageBase
 class StoriesStore(StorageBase):
     """Stories and their sources."""
 
-    async def recent_stories(self, since: datetime) -> list[KnownStoryRow]:
-        """Stories first seen since `since`, for cross-source dedupe."""
+    async def recent_stories(self, since: datetime, *, after_id: int = 0) -> list[KnownStoryRow]:
+        """Stories first seen since `since` (and numbered above `after_id`), for dedupe."""
         query = select(
             t.items.c.id, t.items.c.canonical_link, t.items.c.title_key, t.items.c.first_seen_at
-        ).where(t.items.c.first_seen_at >= since)
+        ).where(t.items.c.first_seen_at >= since, t.items.c.id > after_id)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [KnownStoryRow(r[0], r[1], r[2], r[3]) for r in rows]
