@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.models import (
     CatalogFeed,
@@ -20,12 +21,15 @@ class FeedsStore(StorageBase):
     """Feed rows and their fetch state."""
 
     async def sync_catalog(self, catalog: Sequence[CatalogFeed]) -> None:
-        """Make the feeds table follow the catalog; feeds no longer listed stop being polled."""
+        """Make the feeds table follow the catalog; feeds no longer listed stop being polled.
+
+        One upsert per feed (`ON CONFLICT DO UPDATE`), so replicas starting at the
+        same moment on a fresh database all succeed instead of racing to insert.
+        """
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         async with self.engine.begin() as conn:
-            existing = {
-                r.id: r for r in (await conn.execute(select(t.feeds.c.id, t.feeds.c.url))).all()
-            }
-            for spec in catalog:
+            # Sorted: concurrent syncs lock the rows in the same order, never in a cycle.
+            for spec in sorted(catalog, key=lambda s: s.id):
                 values = {
                     "name": spec.name,
                     "url": spec.url,
@@ -34,17 +38,20 @@ class FeedsStore(StorageBase):
                     "enabled": spec.enabled,
                     "in_catalog": True,
                 }
-                old = existing.get(spec.id)
-                if old is None:
-                    await conn.execute(
-                        insert(t.feeds).values(id=spec.id, consecutive_failures=0, **values)
+                stmt = dialect_insert(t.feeds).values(id=spec.id, consecutive_failures=0, **values)
+                # A new address from the operator replaces any redirect we learned
+                # and any "gone" verdict about the old one.
+                url_changed = t.feeds.c.url != stmt.excluded.url
+                keep_unless_moved = {
+                    name: case((url_changed, None), else_=t.feeds.c[name])
+                    for name in ("moved_to", "disabled_reason", "validators")
+                }
+                await conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[t.feeds.c.id],
+                        set_={**values, **keep_unless_moved},
                     )
-                    continue
-                if old.url != spec.url:
-                    # A new address from the operator replaces any redirect we learned
-                    # and any "gone" verdict about the old one.
-                    values.update(moved_to=None, disabled_reason=None, validators=None)
-                await conn.execute(update(t.feeds).where(t.feeds.c.id == spec.id).values(**values))
+                )
             listed = [spec.id for spec in catalog]
             await conn.execute(
                 update(t.feeds).where(t.feeds.c.id.not_in(listed)).values(in_catalog=False)

@@ -170,7 +170,12 @@ async def test_service_serves_healthz_and_metrics_until_the_database_is_gone(
 
             response = await http.get(f"{base}/healthz")
             assert response.status_code == 200, response.text
-            assert response.json() == {"status": "ok", "database": "ok", "scheduler": "running"}
+            body = response.json()
+            assert body["status"] == "ok" and body["role"] == "leader", body
+            assert body["database"] == "ok" and body["scheduler"] == "running"
+            assert body["outbox_overdue"] == 0 and body["feeds_success_age"] == 0
+            ready = await http.get(f"{base}/readyz")
+            assert ready.status_code == 200, ready.text
 
             scrape = await http.get(f"{base}/metrics")
             assert scrape.status_code == 200
