@@ -146,7 +146,7 @@ class Service:
         self.fatal: StartupError | None = None
         # Readiness (/readyz) and liveness (/healthz) bookkeeping, on the monotonic clock.
         self.monotonic: Callable[[], float] = time.monotonic
-        self._started = self.monotonic()
+        self._started_at = self.clock.now()
         self._catalog_synced = False
         self._role_known = False
         self._leading_since: float | None = None
@@ -398,10 +398,11 @@ class Service:
         count, last_success = await storage.feed_freshness()
         feeds: float | None = None
         if count:
-            up_for = now_mono - self._started
+            now = self.clock.now()
+            up_for = (now - self._started_at).total_seconds()
             since = up_for
             if last_success is not None:
-                since = (self.clock.now() - last_success).total_seconds()
+                since = (now - last_success).total_seconds()
             # A replica that just started has not had the chance to poll yet.
             feeds = max(0.0, min(since, up_for))
         return Staleness(
