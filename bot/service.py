@@ -252,6 +252,11 @@ class Service:
                 log.error("lost the leader lease: stopping delivery and Telegram in this replica")
                 await self._step_down()
                 self.metrics.leading(False)
+            elif self.worker is not None and all(task.done() for task in self._tasks):
+                # The worker fenced itself off while the lease looked expired (a stall
+                # longer than the lease), yet nobody took over: it is still ours.
+                log.warning("leader lease renewed after a stall: delivery resumes")
+                self._start_worker(self.worker.sender)
             return
         if await self.leader_lock.try_acquire():
             log.info("this replica is now the leader: delivering alerts")
@@ -292,17 +297,21 @@ class Service:
             await storage.deactivate_chat(CONSOLE_CHAT_ID, "console mode off", self.clock.now())
             await self._start_telegram(self.application)
             sender = TelegramSender(self.application.bot)
+        self._start_worker(sender)
+
+    def _start_worker(self, sender: Sender) -> None:
+        assert self.storage is not None
         self.worker = DeliveryWorker(
-            storage,
+            self.storage,
             sender,
-            AlertRenderer(self.current_rules, ZoneInfo(settings.timezone)),
+            AlertRenderer(self.current_rules, ZoneInfo(self.settings.timezone)),
             self.clock,
-            rate_per_second=settings.send_rate,
+            rate_per_second=self.settings.send_rate,
             metrics=self.metrics,
             may_send=self.can_act,
         )
         self._worker_stop = asyncio.Event()
-        self._tasks.append(asyncio.create_task(self.worker.run(self._worker_stop)))
+        self._tasks = [asyncio.create_task(self.worker.run(self._worker_stop))]
 
     async def _start_telegram(self, application: AnyApplication) -> None:
         try:

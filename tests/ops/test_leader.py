@@ -7,6 +7,7 @@ the lease row, and move the replica's own clock with a fake monotonic one.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,10 +19,14 @@ from bot.delivery.alerts import AlertRenderer
 from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import DeliveryWorker
 from bot.models import CatalogFeed, FetchRecord
+from bot.service import Service, ServiceOptions
+from bot.settings import Settings
 from bot.storage import Storage
 from bot.storage.leader import SAFETY_MARGIN, LeaderLease
 from rules import load_rules
 from tests.support import FakeClock, database, store, story
+
+EMPTY_CATALOG = Path(__file__).with_name("empty_catalog.yaml")
 
 
 class Ticks:
@@ -159,3 +164,32 @@ async def test_the_delivery_worker_sends_nothing_once_its_fence_says_no(tmp_path
         assert (await storage.outbox_pending_stats())[0] == 3  # left for the new leader
     finally:
         await storage.close()
+
+
+async def test_a_leader_that_stalled_but_kept_its_lease_resumes_delivery(tmp_path: Path) -> None:
+    """A stall longer than the lease fences the worker off; if nobody took over, it resumes."""
+    async with database("postgresql", str(tmp_path), own_database=True) as target:
+        out = io.StringIO()
+        service = Service(
+            Settings(database_url=target.url, feeds_file=EMPTY_CATALOG),
+            options=ServiceOptions(console=True, console_out=out, leader_seconds=3600),
+            clock=FakeClock(),
+        )
+        await service.start()
+        try:
+            lease, storage = service.leader_lock, service.storage
+            assert lease is not None and storage is not None and service.leading
+            ticks = Ticks()
+            lease.monotonic = ticks
+            assert await lease.renew()
+            ticks.now += 60  # the event loop was stuck for a minute
+            await storage.enqueue_notice([0], "after the stall", service.clock.now())
+            service._wake_delivery()
+            await asyncio.wait_for(asyncio.gather(*service._tasks), timeout=10)
+            assert "after the stall" not in out.getvalue()
+            # The heartbeat finds the lease still ours (same term): delivery goes on.
+            await service.check_leadership()
+            assert service.worker is not None
+            await service.worker.wait_until(lambda: "after the stall" in out.getvalue())
+        finally:
+            await service.stop()
