@@ -13,6 +13,7 @@ import asyncio
 import logging
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,17 +27,17 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from bot.clock import Clock, SystemClock
 from bot.delivery.alerts import AlertRenderer
 from bot.delivery.render import RenderedMessage
-from bot.delivery.worker import DeliveryWorker, Sender
+from bot.delivery.worker import DeliveryWorker, FailureKind, Sender
 from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
 from bot.ingest.websub import WebSubManager
 from bot.models import CatalogFeed
-from bot.ops.http_server import Health, HttpServer, check_health
+from bot.ops.http_server import Health, HttpServer, Staleness, check_health, stale_reasons
 from bot.ops.masking import mask_url
 from bot.ops.metrics import Metrics
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.storage.leader import LeaderLock
+from bot.storage.leader import LeaderLease
 from bot.telegram_app.app import build_application, start_application, stop_application
 from bot.telegram_app.context import AnyApplication, Services
 from bot.telegram_app.sender import TelegramSender
@@ -90,8 +91,9 @@ class ServiceOptions:
     tick_seconds: float = 1.0
     reload_seconds: float = 5.0
     telegram_poll_timeout: int = 10
-    # How often a standby replica tries to take over (a dead leader is replaced within this).
-    leader_seconds: float = 5.0
+    # How often the leader renews its lease and a standby tries to take over;
+    # None: a fifth of EVBOT_LEADER_LEASE_SECONDS.
+    leader_seconds: float | None = None
     # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set; None: EVBOT_HTTP_HOST.
     http_host: str | None = None
 
@@ -141,7 +143,7 @@ class Service:
         self.application: AnyApplication | None = None
         self.worker: DeliveryWorker | None = None
         self.ingestor: Ingestor | None = None
-        self.leader_lock: LeaderLock | None = None
+        self.leader_lock: LeaderLease | None = None
         self._worker_stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._ingest_stop = asyncio.Event()
@@ -154,6 +156,13 @@ class Service:
         self._client = build_client()
         # Set when the service stopped itself because it cannot go on (e.g. a rejected token).
         self.fatal: StartupError | None = None
+        # Readiness (/readyz) and liveness (/healthz) bookkeeping, on the monotonic clock.
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._started_at = self.clock.now()
+        self._catalog_synced = False
+        self._role_known = False
+        self._leading_since: float | None = None
+        self._last_get_updates: float | None = None
 
     def current_rules(self) -> RuleSet:
         """The rules in force (hot-reloaded)."""
@@ -172,9 +181,15 @@ class Service:
                 public_url=settings.public_url,
                 poll_soon=self._poll_soon,
             )
+        self._catalog_synced = True
+        self.metrics.known_labels(
+            categories=[c.id for c in self.current_rules().categories],
+            failure_kinds=[kind.value for kind in FailureKind],
+        )
         if settings.http_port is not None:
             await self._start_http(settings.http_port)
-        self.leader_lock = LeaderLock(storage.engine)
+        self.leader_lock = LeaderLease(storage.engine, ttl=settings.leader_lease_seconds)
+        heartbeat = self.options.leader_seconds or settings.leader_lease_seconds / 5
         self.ingestor = Ingestor(
             storage,
             self._client,
@@ -199,7 +214,7 @@ class Service:
         jobs: list[tuple[str, Callable[[], Awaitable[object]], float, bool]] = [
             ("reload", self.reload_files, self.options.reload_seconds, False),
             ("retention", self.prune, 6 * 3600.0, True),
-            ("leader", self._leadership_job, self.options.leader_seconds, False),
+            ("leader", self._leadership_job, heartbeat, False),
         ]
         for job_id, func, seconds, at_once in jobs:
             # One run at a time; a run that outlasts its interval skips, never piles up.
@@ -215,6 +230,7 @@ class Service:
         # Lead (connect to Telegram) before the jobs run: a rejected token then stops
         # start-up cleanly, with no poll or prune half-way through a query.
         await self.check_leadership()
+        self._role_known = True
         self.scheduler.start()
         # Feeds are polled by their own loop, not a scheduler job: each feed on its
         # own clock, and stopping cancels fetches in flight without a traceback.
@@ -258,18 +274,33 @@ class Service:
         """Whether this replica delivers alerts and answers Telegram."""
         return self.worker is not None
 
+    def can_act(self) -> bool:
+        """May this replica send to Telegram now? (Its leader lease is still trusted.)"""
+        return self.leader_lock is not None and self.leader_lock.can_act()
+
     async def check_leadership(self) -> None:
-        """Take over delivery when the leader is gone; step down when our lock is lost."""
+        """Renew our lease as leader, step down when it is lost; take over an expired one."""
         if self.stop_event.is_set() or self.leader_lock is None:
             return
         if self.leading:
             if not await self.leader_lock.check():
-                log.error("lost the leader lock: stopping delivery and Telegram in this replica")
+                log.error("lost the leader lease: stopping delivery and Telegram in this replica")
                 await self._step_down()
+                self.metrics.leading(False)
+            elif self.worker is not None and all(task.done() for task in self._tasks):
+                # The worker fenced itself off while the lease looked expired (a stall
+                # longer than the lease), yet nobody took over: it is still ours.
+                log.warning("leader lease renewed after a stall: delivery resumes")
+                self._start_worker(self.worker.sender)
             return
         if await self.leader_lock.try_acquire():
             log.info("this replica is now the leader: delivering alerts")
+            self._leading_since = self.monotonic()
+            self._last_get_updates = None
             await self._lead()
+            self.metrics.leading(True)
+        else:
+            self.metrics.leading(False)
 
     async def _lead(self) -> None:
         storage = self.storage
@@ -292,21 +323,30 @@ class Service:
                 throttle=self.throttle,
             )
             self.application = build_application(
-                settings.telegram_token.get_secret_value(), settings.telegram_api_url, svc
+                settings.telegram_token.get_secret_value(),
+                settings.telegram_api_url,
+                svc,
+                may_act=self.can_act,
+                on_ok=self._telegram_ok,
             )
             await storage.deactivate_chat(CONSOLE_CHAT_ID, "console mode off", self.clock.now())
             await self._start_telegram(self.application)
             sender = TelegramSender(self.application.bot)
+        self._start_worker(sender)
+
+    def _start_worker(self, sender: Sender) -> None:
+        assert self.storage is not None
         self.worker = DeliveryWorker(
-            storage,
+            self.storage,
             sender,
-            AlertRenderer(self.current_rules, ZoneInfo(settings.timezone)),
+            AlertRenderer(self.current_rules, ZoneInfo(self.settings.timezone)),
             self.clock,
-            rate_per_second=settings.send_rate,
+            rate_per_second=self.settings.send_rate,
             metrics=self.metrics,
+            may_send=self.can_act,
         )
         self._worker_stop = asyncio.Event()
-        self._tasks.append(asyncio.create_task(self.worker.run(self._worker_stop)))
+        self._tasks = [asyncio.create_task(self.worker.run(self._worker_stop))]
 
     async def _start_telegram(self, application: AnyApplication) -> None:
         try:
@@ -358,6 +398,7 @@ class Service:
             host=host,
             before_scrape=self._refresh_gauges,
             routes=self.websub.routes() if self.websub is not None else (),
+            ready=self.ready,
         )
         try:
             await self.http.start()
@@ -370,10 +411,75 @@ class Service:
             ) from error
 
     async def health(self) -> Health:
-        """Healthy when the database answers and the scheduler runs (for /healthz)."""
+        """Liveness (/healthz): the database answers, the scheduler runs, nothing is stale."""
         running = self.scheduler is not None and bool(self.scheduler.running)
         polling = self._ingest_task is not None and not self._ingest_task.done()
-        return await check_health(self.storage, scheduler_running=running and polling)
+        health = await check_health(self.storage, scheduler_running=running and polling)
+        if not health.ok or self.storage is None:
+            return health
+        staleness = await self.staleness(self.storage)
+        reasons = stale_reasons(staleness)
+        details = {**health.details, "role": self.role(), **staleness.details()}
+        return Health(not reasons, "; ".join(reasons) or None, details)
+
+    def role(self) -> str:
+        """'leader', 'standby', or 'unknown' before the first election."""
+        if not self._role_known:
+            return "unknown"
+        return "leader" if self.leading else "standby"
+
+    async def staleness(self, storage: Storage) -> Staleness:
+        """How long since Telegram, delivery and feeds last went well (see stale_reasons)."""
+        settings = self.settings
+        now_mono = self.monotonic()
+        telegram: float | None = None
+        outbox: float | None = None
+        if self.leading:
+            # Delivery and Telegram are the leader's work; a standby is not to blame.
+            if self.application is not None and self._leading_since is not None:
+                telegram = now_mono - max(self._leading_since, self._last_get_updates or 0.0)
+            now = self.clock.now()
+            due_since = await storage.oldest_due_delivery(now)
+            outbox = 0.0 if due_since is None else max(0.0, (now - due_since).total_seconds())
+        count, last_success = await storage.feed_freshness()
+        feeds: float | None = None
+        if count:
+            now = self.clock.now()
+            up_for = (now - self._started_at).total_seconds()
+            since = up_for
+            if last_success is not None:
+                since = (now - last_success).total_seconds()
+            # A replica that just started has not had the chance to poll yet.
+            feeds = max(0.0, min(since, up_for))
+        return Staleness(
+            telegram_poll=telegram,
+            outbox_overdue=outbox,
+            feeds=feeds,
+            telegram_limit=float(settings.health_telegram_seconds),
+            outbox_limit=float(settings.health_outbox_seconds),
+            feeds_limit=float(max(settings.health_feeds_seconds, 3 * settings.poll_interval)),
+        )
+
+    async def ready(self) -> Health:
+        """Readiness (/readyz): migrated, catalog synced, leader or standby known."""
+        details = {
+            "migrated": self.storage is not None,
+            "catalog": "synced" if self._catalog_synced else "pending",
+            "role": self.role(),
+        }
+        if self.storage is None:
+            return Health(False, "database not open and migrated yet", details)
+        if not self._catalog_synced:
+            return Health(False, "feed catalog not synced yet", details)
+        if not self._role_known:
+            return Health(False, "leader election not done yet", details)
+        return Health(True, None, details)
+
+    def _telegram_ok(self, method: str) -> None:
+        """Every successful Bot API call; a completed getUpdates proves the poll is alive."""
+        if method == "getUpdates":
+            self._last_get_updates = self.monotonic()
+            self.metrics.get_updates_ok()
 
     async def _refresh_gauges(self) -> None:
         if self.storage is not None:

@@ -7,6 +7,8 @@ a validation failure into one readable line per variable.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +24,7 @@ DEFAULT_DATABASE_URL = "sqlite:///./data/evbot.sqlite3"
 # (every poll then fails), so they are refused at start-up instead.
 MAX_POLL_INTERVAL = 7 * 24 * 3600
 MAX_RETENTION_DAYS = 3650
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
 
 
 class SettingsError(Exception):
@@ -61,6 +64,15 @@ class Settings(BaseSettings):
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     send_rate: float = Field(default=30.0, gt=0, le=1000, allow_inf_nan=False)
     retention_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
+    # Leadership among replicas (bot.storage.leader): a frozen leader is replaced
+    # within about this long; it renews five times per lease.
+    leader_lease_seconds: float = Field(default=10.0, ge=1, le=300, allow_inf_nan=False)
+    # /healthz turns 503 when, for longer than this many seconds, the leader's
+    # Telegram long poll has not completed / a due alert has waited / no feed
+    # poll succeeded anywhere (feeds: at least 3 poll intervals).
+    health_telegram_seconds: int = Field(default=120, ge=10)
+    health_outbox_seconds: int = Field(default=900, ge=10)
+    health_feeds_seconds: int = Field(default=3600, ge=10)
     # The range adaptive polling keeps feeds in (the catalog's min/max_interval win);
     # unset: 30 s and 6 h, but never narrower than the feed's starting interval.
     min_poll_interval: int | None = Field(default=None, ge=1, le=MAX_POLL_INTERVAL)
@@ -188,10 +200,29 @@ def secrets_of(settings: Settings) -> list[str]:
     return found
 
 
+def secrets_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where secret files are read from: EVBOT_SECRETS_DIR, else /run/secrets if present.
+
+    A file named like the variable (`evbot_telegram_token`) holds its value, as
+    Docker and Kubernetes mount secrets; an environment variable still wins.
+    """
+    env = os.environ if environ is None else environ
+    given = env.get(f"{ENV_PREFIX}SECRETS_DIR")
+    if given:
+        return Path(given)
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+
+
 def load_settings(*, require_token: bool = False, env_file: Path | None = None) -> Settings:
     """Read settings; raise SettingsError naming every bad variable."""
+    secrets = secrets_dir()
+    if secrets is not None and not secrets.is_dir():
+        raise SettingsError([f"{ENV_PREFIX}SECRETS_DIR: not a directory: {secrets}"])
     try:
-        settings = Settings(_env_file=env_file or ".env")  # type: ignore[call-arg]
+        settings = Settings(
+            _env_file=env_file or ".env",  # type: ignore[call-arg]
+            _secrets_dir=secrets,
+        )
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
     if require_token and settings.telegram_token is None:

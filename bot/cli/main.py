@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.cli import backup as cli_backup
 from bot.cli import feeds as cli_feeds
 from bot.cli import ops as cli_ops
 from bot.cli import rules as cli_rules
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser(
         "current", help="the database's migration revision, and whether it is the newest"
     ).set_defaults(func=cmd_db_current)
+    cli_backup.register(db_sub)
 
     cli_rules.register(sub)
     cli_feeds.register(sub, classify=_classify_line, extra=_add_feeds_list)

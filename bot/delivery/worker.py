@@ -177,8 +177,12 @@ class DeliveryWorker:
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self.storage = storage
+        # Fencing (bot.storage.leader): asked right before every send; False means
+        # this replica's leadership ran out, so it stops without sending.
+        self.may_send = may_send
         self.sender = sender
         self.renderer = renderer
         self.clock = clock
@@ -285,6 +289,8 @@ class DeliveryWorker:
         first_id: int | None = None
         for message in messages:
             await self._pause(self.pacer.reserve(chosen[0].chat_id, chosen[0].chat_type))
+            if not self._allowed():
+                return
             try:
                 message_id = await self.sender.send(chosen[0].chat_id, message)
             except SendFailure as failure:
@@ -293,6 +299,13 @@ class DeliveryWorker:
             first_id = first_id if first_id is not None else message_id
         await self.storage.mark_sent_many([r.id for r in chosen], first_id, self.clock.now())
         self._sent(chosen)
+
+    def _allowed(self) -> bool:
+        if self.may_send is None or self.may_send():
+            return True
+        log.warning("not the leader any more: delivery stops without sending")
+        self._stop.set()
+        return False
 
     async def _still_wanted(self, rows: list[Delivery]) -> list[Delivery]:
         """Rows the planner still sends now; the others end as skipped, with why."""
@@ -382,6 +395,8 @@ class DeliveryWorker:
                     retry = self.renderer.one(rows[0], compact=True)
                 else:
                     retry = RenderedMessage(html="", plain=message.plain, buttons=message.buttons)
+                if not self._allowed():
+                    return
                 try:
                     message_id = await self.sender.send(chat_id, retry)
                 except SendFailure as again:

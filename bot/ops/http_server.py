@@ -1,8 +1,13 @@
-"""The operations HTTP endpoint (`EVBOT_HTTP_PORT`, off by default): /healthz and /metrics.
+"""The operations HTTP endpoint (`EVBOT_HTTP_PORT`, off by default): probes and /metrics.
 
-`/healthz` answers 200 `{"status": "ok", ...}` when the database answers and
-the scheduler runs, and 503 `{"status": "fail", "reason": "..."}` otherwise,
-so Docker's HEALTHCHECK and orchestrators can restart a stuck process.
+`/healthz` (liveness) answers 200 `{"status": "ok", ...}` when the process
+does its work, and 503 `{"status": "fail", "reason": "..."}` when not: the
+database does not answer, the scheduler stopped, or (`stale_reasons`) the
+leader's Telegram long poll has not completed for a while, a due alert has
+waited too long in the leader's outbox, or no feed poll succeeded anywhere
+for a while. Docker's HEALTHCHECK and orchestrators restart such a process.
+`/readyz` (readiness) is separate: 200 once the schema is migrated, the
+catalog synced and the replica knows whether it leads, 503 before.
 `/metrics` serves the process's private Prometheus registry.
 
 The server knows nothing of the service: it is handed a health callback and
@@ -85,6 +90,47 @@ def _first_line(error: BaseException) -> str:
     return text[0][:200] if text else ""
 
 
+@dataclass(frozen=True)
+class Staleness:
+    """Seconds since each thing last went well (None: does not apply here), and the limits."""
+
+    telegram_poll: float | None
+    outbox_overdue: float | None
+    feeds: float | None
+    telegram_limit: float
+    outbox_limit: float
+    feeds_limit: float
+
+    def details(self) -> dict[str, Any]:
+        """The ages as /healthz shows them (rounded seconds)."""
+        ages = {
+            "telegram_poll_age": self.telegram_poll,
+            "outbox_overdue": self.outbox_overdue,
+            "feeds_success_age": self.feeds,
+        }
+        return {k: round(v, 1) for k, v in ages.items() if v is not None}
+
+
+def stale_reasons(age: Staleness) -> list[str]:
+    """Why the process is not doing its work, one line per problem (empty: it is)."""
+    reasons = []
+    if age.telegram_poll is not None and age.telegram_poll > age.telegram_limit:
+        reasons.append(
+            f"telegram: no getUpdates completed for {age.telegram_poll:.0f} s "
+            f"(limit {age.telegram_limit:g} s)"
+        )
+    if age.outbox_overdue is not None and age.outbox_overdue > age.outbox_limit:
+        reasons.append(
+            f"delivery: a due alert has waited {age.outbox_overdue:.0f} s "
+            f"(limit {age.outbox_limit:g} s)"
+        )
+    if age.feeds is not None and age.feeds > age.feeds_limit:
+        reasons.append(
+            f"feeds: no poll succeeded for {age.feeds:.0f} s (limit {age.feeds_limit:g} s)"
+        )
+    return reasons
+
+
 HealthCallback = Callable[[], Awaitable[Health]]
 RefreshCallback = Callable[[], Awaitable[None]]
 # (method, path, handler): extra routes from the service, e.g. WebSub callbacks.
@@ -104,9 +150,11 @@ class HttpServer:
         host: str = "127.0.0.1",
         before_scrape: RefreshCallback | None = None,
         routes: Sequence[Route] = (),
+        ready: HealthCallback | None = None,
     ) -> None:
         self.health = health
         self.routes = list(routes)
+        self.ready = ready
         self.metrics = metrics
         self.host = host
         self.requested_port = port
@@ -120,6 +168,7 @@ class HttpServer:
 
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics)
         for method, path, handler in self.routes:
             app.router.add_route(method, path, handler)
@@ -135,7 +184,11 @@ class HttpServer:
         site = web.TCPSite(self._runner, self.host, self.requested_port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        log.info("health and metrics on http://%s:%d (/healthz, /metrics)", self.host, self.port)
+        log.info(
+            "health and metrics on http://%s:%d (/healthz, /readyz, /metrics)",
+            self.host,
+            self.port,
+        )
 
     async def stop(self) -> None:
         """Stop serving and close connections."""
@@ -144,8 +197,14 @@ class HttpServer:
             self._runner = None
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        return await self._probe(self.health)
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        return await self._probe(self.ready or self.health)
+
+    async def _probe(self, check: HealthCallback) -> web.Response:
         try:
-            health = await self.health()
+            health = await check()
         except Exception as error:  # a bug in the check is still an unhealthy answer
             log.exception("health check failed")
             health = Health(False, f"health check error: {type(error).__name__}")

@@ -13,7 +13,6 @@ Exposed names (counters get Prometheus' `_total` suffix):
 | `evbot_feed_polls_total` | counter | `status`: ok, not_modified, unchanged, error, gone, |
 |  |  | parse_error, storage_error |
 | `evbot_feed_fetch_errors_total` | counter | `kind`: timeout, connect, http_404, parse… |
-| `evbot_feed_not_modified_ratio` | gauge | share of polls answered 304 since start |
 | `evbot_items_ingested_total` | counter | |
 | `evbot_items_category_total` | counter | `category` (`none` for unclassified) |
 | `evbot_alerts_sent_total` | counter | |
@@ -23,12 +22,28 @@ Exposed names (counters get Prometheus' `_total` suffix):
 | `evbot_delivery_latency_seconds` | histogram | story first seen → alert sent |
 | `evbot_outbox_pending` | gauge | outbox depth |
 | `evbot_outbox_oldest_pending_age_seconds` | gauge | 0 when empty |
+| `evbot_leader` | gauge | 1 while this replica holds the leader lease |
+| `evbot_last_send_timestamp_seconds` | gauge | Unix time of the last alert sent (0: none) |
+| `evbot_last_get_updates_timestamp_seconds` | gauge | Unix time getUpdates last answered |
+| `evbot_build_info` | gauge (1) | `version`, `python` |
+
+Labelled counters start at 0 for every known label value, so `rate()` and
+alerts see a series before its first event. Ratios are left to PromQL, e.g.
+the share of polls answered 304 over 15 minutes:
+
+    sum(rate(evbot_feed_polls_total{status="not_modified"}[15m]))
+      / sum(rate(evbot_feed_polls_total[15m]))
+
+and seconds since the last alert: `time() - evbot_last_send_timestamp_seconds`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import platform
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from importlib import metadata
 from typing import Protocol
 
 from prometheus_client import (
@@ -64,6 +79,42 @@ LATENCY_BUCKETS = (
 
 UNCATEGORISED = "none"
 
+# Label values known in advance (counters are pre-initialised with them).
+POLL_STATUSES = (
+    "ok",
+    "not_modified",
+    "unchanged",
+    "error",
+    "gone",
+    "parse_error",
+    "storage_error",
+)
+FETCH_ERROR_KINDS = (
+    "timeout",
+    "connect_timeout",
+    "connect",
+    "network",
+    "too_large",
+    "redirect_refused",
+    "redirect_loop",
+    "decode",
+    "bad_url",
+    "parse",
+    "storage",
+    "http_404",
+    "http_410",
+    "http_500",
+    "unknown",
+)
+
+
+def version() -> str:
+    """evbot's installed version ("unknown" when run from a bare checkout)."""
+    try:
+        return metadata.version("evbot")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
 
 class OutboxSource(Protocol):
     """What the scrape-time gauges need from storage (bot.storage.Storage has it)."""
@@ -76,19 +127,19 @@ class OutboxSource(Protocol):
 class Metrics:
     """Named metric objects on a private registry, plus one-line record methods."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self.wall = wall
         r = self.registry
         self.polls = Counter("evbot_feed_polls", "Feed polls by outcome.", ["status"], registry=r)
         self.fetch_errors = Counter(
             "evbot_feed_fetch_errors", "Failed feed polls by error kind.", ["kind"], registry=r
         )
-        self.not_modified_ratio = Gauge(
-            "evbot_feed_not_modified_ratio",
-            "Share of feed polls answered 304 Not Modified since start.",
-            registry=r,
-        )
-        self.not_modified_ratio.set_function(self._not_modified_ratio)
         self.items = Counter("evbot_items_ingested", "New stories stored.", registry=r)
         self.items_by_category = Counter(
             "evbot_items_category",
@@ -118,21 +169,50 @@ class Metrics:
             "Age of the oldest pending outbox row (0 when none).",
             registry=r,
         )
+        self.leader = Gauge(
+            "evbot_leader", "1 while this replica holds the leader lease, else 0.", registry=r
+        )
+        self.last_send = Gauge(
+            "evbot_last_send_timestamp_seconds",
+            "Unix time of the last alert delivered by this process (0: none yet).",
+            registry=r,
+        )
+        self.last_get_updates = Gauge(
+            "evbot_last_get_updates_timestamp_seconds",
+            "Unix time Telegram's getUpdates last answered this process (0: never).",
+            registry=r,
+        )
+        self.build_info = Gauge(
+            "evbot_build_info",
+            "Always 1; the labels say what runs.",
+            ["version", "python"],
+            registry=r,
+        )
+        self.build_info.labels(version=version(), python=platform.python_version()).set(1)
         # The usual process_* (memory, CPU, open files) and python_info series,
         # which a private registry does not get by default.
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
-        self._poll_count = 0
-        self._not_modified = 0
+        for status in POLL_STATUSES:
+            self.polls.labels(status=status)
+        for kind in FETCH_ERROR_KINDS:
+            self.fetch_errors.labels(kind=kind)
+        self.known_labels(categories=[UNCATEGORISED])
+
+    def known_labels(
+        self, *, categories: Iterable[str] = (), failure_kinds: Iterable[str] = ()
+    ) -> None:
+        """Start these label values at 0 (the service knows the categories and failure kinds)."""
+        for category in categories:
+            self.items_by_category.labels(category=category)
+        for kind in failure_kinds:
+            self.failed.labels(kind=str(kind))
 
     # ---- feeds and ingest ----------------------------------------------------
 
     def feed_polled(self, status: str) -> None:
         """One feed poll finished with this status (see the module table)."""
         self.polls.labels(status=status).inc()
-        self._poll_count += 1
-        if status == "not_modified":
-            self._not_modified += 1
 
     def fetch_error(self, kind: str | None) -> None:
         """One feed poll failed; `kind` as in FetchResult.error_kind ("parse" for bad XML)."""
@@ -154,6 +234,7 @@ class Metrics:
     def alert_sent(self, latency_seconds: float | None = None) -> None:
         """An alert went out; latency from first seen, None for rows without a story."""
         self.sent.inc()
+        self.last_send.set(self.wall())
         if latency_seconds is not None:
             self.latency.observe(max(0.0, latency_seconds))
 
@@ -169,6 +250,16 @@ class Metrics:
         """Telegram answered 429."""
         self.floods.inc()
 
+    # ---- leadership and Telegram -------------------------------------------------
+
+    def leading(self, leader: bool) -> None:
+        """This replica became leader (True) or standby (False)."""
+        self.leader.set(1 if leader else 0)
+
+    def get_updates_ok(self) -> None:
+        """A getUpdates call (a long poll) completed."""
+        self.last_get_updates.set(self.wall())
+
     # ---- scrape time -------------------------------------------------------------
 
     async def refresh_from_storage(self, storage: OutboxSource, now: datetime) -> None:
@@ -181,6 +272,3 @@ class Metrics:
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
         return generate_latest(self.registry)
-
-    def _not_modified_ratio(self) -> float:
-        return self._not_modified / self._poll_count if self._poll_count else 0.0

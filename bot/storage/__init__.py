@@ -6,8 +6,8 @@ leases, seen identities), `stories` (a poll's batch in one transaction,
 sources, retention), `chats` (subscriptions, preferences, keywords, the
 audience of new stories) and `outbox` (queued messages until they end).
 `schema` defines the tables, `db` makes engines and runs the Alembic
-migrations in `migrations/`, and `leader` holds the advisory-lock SQL behind
-leader election. Row types live in `bot.models`.
+migrations in `migrations/`, `leader` holds the lease SQL behind leader
+election, and `probes` answers the health endpoint. Row types live in `bot.models`.
 
 The database decides what is new: seen entries have a unique key per feed, and
 a story, its sources, its seen entries and its outbox rows are written in one
@@ -18,10 +18,11 @@ from bot.storage.base import StorageBase
 from bot.storage.chats import MAX_KEYWORDS, PREF_COLUMNS, ChatsStore
 from bot.storage.feeds import FeedsStore
 from bot.storage.outbox import OutboxStore
+from bot.storage.probes import ProbesStore
 from bot.storage.stories import StoriesStore
 
 __all__ = ["MAX_KEYWORDS", "PREF_COLUMNS", "Storage"]
 
 
-class Storage(FeedsStore, StoriesStore, ChatsStore, OutboxStore, StorageBase):
+class Storage(FeedsStore, StoriesStore, ChatsStore, OutboxStore, ProbesStore, StorageBase):
     """The one gateway to the database."""

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.models import (
     CatalogFeed,
@@ -41,11 +42,15 @@ class FeedsStore(StorageBase):
     """Feed rows and their fetch state."""
 
     async def sync_catalog(self, catalog: Sequence[CatalogFeed]) -> None:
-        """Make the feeds table follow the catalog; feeds no longer listed stop being polled."""
+        """Make the feeds table follow the catalog; feeds no longer listed stop being polled.
+
+        One upsert per feed (`ON CONFLICT DO UPDATE`), so replicas starting at the
+        same moment on a fresh database all succeed instead of racing to insert.
+        """
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         async with self.engine.begin() as conn:
-            columns = [t.feeds.c.id, t.feeds.c.url, *(t.feeds.c[f] for f in _SCHEDULE_FIELDS)]
-            existing = {r.id: r for r in (await conn.execute(select(*columns))).all()}
-            for spec in catalog:
+            # Sorted: concurrent syncs lock the rows in the same order, never in a cycle.
+            for spec in sorted(catalog, key=lambda s: s.id):
                 values: dict[str, Any] = {
                     "name": spec.name,
                     "url": spec.url,
@@ -57,19 +62,30 @@ class FeedsStore(StorageBase):
                     "max_interval": spec.max_interval,
                     "adaptive": spec.adaptive,
                 }
-                old = existing.get(spec.id)
-                if old is None:
-                    await conn.execute(
-                        insert(t.feeds).values(id=spec.id, consecutive_failures=0, **values)
+                stmt = dialect_insert(t.feeds).values(id=spec.id, consecutive_failures=0, **values)
+                # A new address from the operator replaces any redirect we learned
+                # and any "gone" verdict about the old one.
+                url_changed = t.feeds.c.url.is_distinct_from(stmt.excluded.url)
+                keep_unless_moved = {
+                    name: case((url_changed, None), else_=t.feeds.c[name])
+                    for name in ("moved_to", "disabled_reason", "validators")
+                }
+                # A changed schedule in the catalog starts the feed's schedule afresh.
+                schedule_changed = or_(
+                    *(t.feeds.c[f].is_distinct_from(stmt.excluded[f]) for f in _SCHEDULE_FIELDS)
+                )
+                reset_schedule = {
+                    name: case((schedule_changed, None), else_=t.feeds.c[name])
+                    for name in ("next_poll_at", "current_interval", "interval_reason")
+                }
+                await conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[t.feeds.c.id],
+                        # The schedule resets are computed from the old values, so they
+                        # come before the new values overwrite them in the same SET.
+                        set_={**reset_schedule, **keep_unless_moved, **values},
                     )
-                    continue
-                if old.url != spec.url:
-                    # A new address from the operator replaces any redirect we learned
-                    # and any "gone" verdict about the old one.
-                    values.update(moved_to=None, disabled_reason=None, validators=None)
-                if any(getattr(old, f) != values[f] for f in _SCHEDULE_FIELDS):
-                    values.update(next_poll_at=None, current_interval=None, interval_reason=None)
-                await conn.execute(update(t.feeds).where(t.feeds.c.id == spec.id).values(**values))
+                )
             listed = [spec.id for spec in catalog]
             await conn.execute(
                 update(t.feeds).where(t.feeds.c.id.not_in(listed)).values(in_catalog=False)

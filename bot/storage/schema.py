@@ -237,3 +237,16 @@ outbox = Table(
     UniqueConstraint("item_id", "chat_id", name="uq_outbox_item_chat"),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )
+
+# Leadership as a lease (migration 0005, bot.storage.leader): one row, written
+# only with the database's own clock (`now()`), so replicas' clocks never matter.
+leader_lease = Table(
+    "leader_lease",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(200), nullable=True),
+    # Bumped at every change of holder: a leader renews only its own term.
+    Column("term", BigInteger, nullable=False, default=0),
+    Column("acquired_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
@@ -29,6 +30,7 @@ from bot.telegram_app import admin, buttons, commands, membership, preferences
 from bot.telegram_app.callbacks import MORE_PATTERN, PICKER_PATTERN, WHY_PATTERN
 from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication, Services
 from bot.telegram_app.errors import on_error
+from bot.telegram_app.fencing import FencedRequest
 from bot.telegram_app.gates import Handler, load_chat, throttle_gate
 
 log = logging.getLogger(__name__)
@@ -93,11 +95,26 @@ def install(application: AnyApplication, svc: Services) -> None:
     application.add_error_handler(on_error)
 
 
-def build_application(token: str, api_url: str, svc: Services) -> AnyApplication:
-    """An Application talking to `{api_url}/bot{token}/{method}` with our handlers installed."""
+def build_application(
+    token: str,
+    api_url: str,
+    svc: Services,
+    *,
+    may_act: Callable[[], bool] | None = None,
+    on_ok: Callable[[str], None] | None = None,
+) -> AnyApplication:
+    """An Application talking to `{api_url}/bot{token}/{method}` with our handlers installed.
+
+    `may_act` fences every Bot API request (leadership, bot.telegram_app.fencing);
+    `on_ok` hears the method name of every successful one.
+    """
+    builder = ApplicationBuilder()
+    if may_act is not None:
+        builder = builder.request(FencedRequest(may_act, on_ok)).get_updates_request(
+            FencedRequest(may_act, on_ok, connection_pool_size=1)
+        )
     application = (
-        ApplicationBuilder()
-        .token(token)
+        builder.token(token)
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))

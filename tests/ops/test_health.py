@@ -14,7 +14,7 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.ops.http_server import Health, HttpServer, check_health
+from bot.ops.http_server import Health, HttpServer, Staleness, check_health, stale_reasons
 from bot.ops.metrics import Metrics
 from bot.service import Service, ServiceOptions
 from bot.settings import Settings
@@ -170,7 +170,12 @@ async def test_service_serves_healthz_and_metrics_until_the_database_is_gone(
 
             response = await http.get(f"{base}/healthz")
             assert response.status_code == 200, response.text
-            assert response.json() == {"status": "ok", "database": "ok", "scheduler": "running"}
+            body = response.json()
+            assert body["status"] == "ok" and body["role"] == "leader", body
+            assert body["database"] == "ok" and body["scheduler"] == "running"
+            assert body["outbox_overdue"] == 0 and body["feeds_success_age"] == 0
+            ready = await http.get(f"{base}/readyz")
+            assert ready.status_code == 200, ready.text
 
             scrape = await http.get(f"{base}/metrics")
             assert scrape.status_code == 200
@@ -233,3 +238,71 @@ async def test_the_endpoint_listens_on_loopback_unless_told_otherwise(
         assert response.status_code == 200
     finally:
         await service.stop()
+
+
+# ---- liveness that tells the truth ---------------------------------------------------
+
+
+def test_stale_reasons_name_each_thing_that_stopped() -> None:
+    limits = {"telegram_limit": 120.0, "outbox_limit": 900.0, "feeds_limit": 3600.0}
+    fresh = Staleness(telegram_poll=5, outbox_overdue=0, feeds=60, **limits)
+    assert stale_reasons(fresh) == []
+    standby = Staleness(telegram_poll=None, outbox_overdue=None, feeds=60, **limits)
+    assert stale_reasons(standby) == []
+    stuck = Staleness(telegram_poll=121, outbox_overdue=901, feeds=3601, **limits)
+    assert stale_reasons(stuck) == [
+        "telegram: no getUpdates completed for 121 s (limit 120 s)",
+        "delivery: a due alert has waited 901 s (limit 900 s)",
+        "feeds: no poll succeeded for 3601 s (limit 3600 s)",
+    ]
+
+
+async def test_healthz_fails_when_delivery_is_stuck_and_when_no_feed_poll_succeeds(
+    tmp_path: Path, http: httpx.AsyncClient
+) -> None:
+    async with FeedServer() as feeds:
+        feeds.add_feed(
+            "/haber.xml",
+            entries=[FeedItem("Togg yeni elektrikli modelini tanıttı", link="https://n.example/1")],
+        )
+        port = free_port()
+        clock = FakeClock()
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path}/x.sqlite3",
+            feeds_file=catalog(tmp_path, feeds.url("/haber.xml")),
+            http_port=port,
+        )
+        service = Service(
+            settings,
+            options=ServiceOptions(
+                console=True, console_out=io.StringIO(), tick_seconds=0.05, http_host="127.0.0.1"
+            ),
+            clock=clock,
+        )
+        await service.start()
+        healthz = f"http://127.0.0.1:{port}/healthz"
+        try:
+            assert service.ingestor is not None and service.storage is not None
+            await service.ingestor.wait_for_pass(0)
+            assert (await http.get(healthz)).status_code == 200
+
+            feeds.remove("/haber.xml")  # every poll fails from now on
+            # The delivery worker gets stuck (here: stops taking rows) while a notice is due.
+            service._worker_stop.set()
+            await asyncio.gather(*service._tasks)
+            await service.storage.enqueue_notice([0], "hello", clock.now())
+            clock.advance(899)
+            assert (await http.get(healthz)).status_code == 200
+            clock.advance(2)
+            stuck = await http.get(healthz)
+            assert stuck.status_code == 503
+            assert stuck.json()["reason"] == "delivery: a due alert has waited 901 s (limit 900 s)"
+            assert stuck.json()["role"] == "leader"
+
+            # Every feed has failed since the first poll: an hour on, /healthz says so too.
+            clock.advance(3600)
+            await service.ingestor.wait_for_pass(service.ingestor.passes + 1)  # a failed poll
+            reason = (await http.get(healthz)).json()["reason"]
+            assert reason.endswith("feeds: no poll succeeded for 4501 s (limit 3600 s)"), reason
+        finally:
+            await service.stop()

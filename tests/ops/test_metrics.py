@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from bot.ingest.poll import Ingestor
 from bot.models import CatalogFeed, FetchRecord
 from bot.ops.metrics import Metrics
@@ -20,7 +18,10 @@ from tests.support import FakeClock, store, story
 METRIC_NAMES = [
     "evbot_feed_polls_total",
     "evbot_feed_fetch_errors_total",
-    "evbot_feed_not_modified_ratio",
+    "evbot_leader",
+    "evbot_build_info",
+    "evbot_last_send_timestamp_seconds",
+    "evbot_last_get_updates_timestamp_seconds",
     "evbot_items_ingested_total",
     "evbot_items_category_total",
     "evbot_alerts_sent_total",
@@ -62,7 +63,6 @@ def test_record_methods_feed_the_named_metrics() -> None:
     m.flood_wait()
 
     assert value(m, "evbot_feed_polls_total", status="not_modified") == 2
-    assert value(m, "evbot_feed_not_modified_ratio") == 0.5
     assert value(m, "evbot_feed_fetch_errors_total", kind="timeout") == 1
     assert value(m, "evbot_feed_fetch_errors_total", kind="unknown") == 1
     assert value(m, "evbot_items_ingested_total") == 3
@@ -78,8 +78,41 @@ def test_record_methods_feed_the_named_metrics() -> None:
     assert value(m, "evbot_telegram_flood_waits_total") == 1
 
 
-def test_ratio_is_zero_before_any_poll() -> None:
-    assert value(Metrics(), "evbot_feed_not_modified_ratio") == 0
+def test_no_ratio_is_computed_in_the_app_prometheus_derives_it() -> None:
+    text = Metrics().exposition().decode()
+    assert "ratio" not in text
+
+
+def test_labelled_counters_exist_at_zero_before_their_first_event() -> None:
+    m = Metrics()
+    m.known_labels(categories=["regulation"], failure_kinds=["flood", "blocked"])
+    text = m.exposition().decode()
+    for series in (
+        'evbot_feed_polls_total{status="not_modified"} 0.0',
+        'evbot_feed_polls_total{status="error"} 0.0',
+        'evbot_feed_fetch_errors_total{kind="timeout"} 0.0',
+        'evbot_items_category_total{category="regulation"} 0.0',
+        'evbot_items_category_total{category="none"} 0.0',
+        'evbot_alerts_failed_total{kind="blocked"} 0.0',
+    ):
+        assert series in text, series
+
+
+def test_leader_build_info_and_last_event_timestamps() -> None:
+    now = [1_700_000_000.0]
+    m = Metrics(wall=lambda: now[0])
+    assert value(m, "evbot_leader") == 0
+    assert value(m, "evbot_last_send_timestamp_seconds") == 0
+    m.leading(True)
+    m.alert_sent(1.0)
+    now[0] += 5
+    m.get_updates_ok()
+    assert value(m, "evbot_leader") == 1
+    assert value(m, "evbot_last_send_timestamp_seconds") == 1_700_000_000.0
+    assert value(m, "evbot_last_get_updates_timestamp_seconds") == 1_700_000_005.0
+    m.leading(False)
+    assert value(m, "evbot_leader") == 0
+    assert 'evbot_build_info{python="' in m.exposition().decode()
 
 
 class FakeOutbox:
@@ -171,4 +204,3 @@ async def test_a_poll_is_counted_and_exposed(tmp_path: Path, clock: FakeClock) -
     assert value(metrics, "evbot_feed_fetch_errors_total", kind="http_404") == 1
     assert value(metrics, "evbot_items_ingested_total") == 1
     assert value(metrics, "evbot_items_category_total", category="regulation") == 1
-    assert value(metrics, "evbot_feed_not_modified_ratio") == pytest.approx(1 / 3)

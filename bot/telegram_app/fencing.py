@@ -1,0 +1,67 @@
+"""Bot API requests that only a replica holding the leader lease may make.
+
+A leader that froze (SIGSTOP, a stuck event loop, a host cut off the network)
+and wakes after a standby took over must not answer, send or long-poll any
+more: its long poll would steal the new leader's updates and its sends would
+repeat alerts. `FencedRequest` asks `may_act()` (bot.storage.leader's
+`can_act`) right before every request and refuses locally when it says no; it
+also reports each successful method call, which feeds /healthz and /metrics
+(when getUpdates last completed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError
+from telegram.request import HTTPXRequest, RequestData
+
+
+class NotLeader(NetworkError):
+    """This replica's leadership ran out; the request was not sent."""
+
+
+class FencedRequest(HTTPXRequest):
+    """HTTPXRequest that refuses to send when `may_act()` is False."""
+
+    def __init__(
+        self,
+        may_act: Callable[[], bool],
+        on_ok: Callable[[str], None] | None = None,
+        *,
+        connection_pool_size: int = 256,
+    ) -> None:
+        super().__init__(connection_pool_size=connection_pool_size)
+        self.may_act = may_act
+        self.on_ok = on_ok
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Send unless fenced off; report the Bot API method of each 200 answer."""
+        if not self.may_act():
+            raise NotLeader("not the leader any more: request not sent")
+        code, payload = await super().do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        if code == 200 and self.on_ok is not None:
+            self.on_ok(url.rsplit("/", 1)[-1])
+        return code, payload
+
+
+__all__ = ["FencedRequest", "NotLeader"]
