@@ -17,6 +17,8 @@ from typing import Final
 
 LANGUAGES: Final = ("tr", "en")
 DEFAULT_LANGUAGE: Final = "en"
+# The suffix of a message's singular form: "digest_title#one" is used when count == 1.
+ONE: Final = "#one"
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {
     "en": {
@@ -28,17 +30,21 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "help": (
             "<b>evbot</b> watches Turkish and English news about electric mobility in Turkey "
             "and sends each new story to the chats that follow its category.\n\n"
-            "/categories – choose categories with buttons\n"
+            "/start – welcome and the category picker (your choices are kept); "
+            "<code>/start &lt;category&gt;</code> adds one category\n"
+            "/categories – choose categories with buttons; each has a link to share\n"
             "/subscribe &lt;category…&gt; – turn categories on (or <code>all</code>)\n"
-            "/unsubscribe &lt;category…&gt; – turn categories off (or <code>all</code>)\n"
-            "/keywords add|remove &lt;term&gt; – personal keyword alerts (<code>-term</code> "
-            "excludes)\n"
+            "/unsubscribe &lt;category…&gt; – turn categories off (or <code>all</code>, "
+            "<code>none</code>)\n"
+            "/keywords add|remove &lt;term&gt; – personal keyword alerts: <code>-term</code> "
+            "excludes, <code>Tesla*</code> matches words starting with Tesla, <code>=EV</code> "
+            "only the exact word\n"
             "/digest off|hourly|daily HH:MM – instant alerts or digests\n"
             "/quiet HH:MM-HH:MM · /quiet off – quiet hours\n"
             "/timezone &lt;Area/City&gt; – time zone for digests and quiet hours\n"
             "/preview on|off – link previews under alerts\n"
             "/settings – what this chat receives and how\n"
-            "/latest [category] – the most recent stories\n"
+            "/latest [category…] [count] – the most recent stories\n"
             "/stop – pause all alerts · /resume – resume them\n"
             "/lang tr · /lang en – interface language\n"
             "/help – this text\n\n"
@@ -67,14 +73,17 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "state_active": "on",
         "state_paused": "paused (/resume to turn back on)",
         "paused": "⏸ Alerts paused. Your choices are kept; /resume turns them back on.",
-        "resumed": "▶️ Alerts resumed.",
-        "lang_usage": "Usage: /lang tr or /lang en",
+        "resumed": "▶️ Alerts resumed. Missed something? /latest shows the newest stories.",
+        "lang_usage": "Usage: /lang tr (Türkçe) or /lang en (English)",
         "lang_set": "Language set to English.",
         "latest_empty": "No stories stored yet.",
         "latest_title": "<b>Latest stories</b>{category}",
         "admins_only": "Only the group's administrators can change its settings.",
         "why_button": "Why?",
         "why_categories": "Sent because this chat follows {categories}. Matched: {explanation}",
+        "why_categories#one": (
+            "Sent because this chat follows {categories}. Matched: {explanation}"
+        ),
         "why_missing": "This alert is too old to explain.",
         "none": "none",
         "source": "Source",
@@ -84,8 +93,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "on": "on",
         "off": "off",
         "alert_keyword": "🔑 Matched your keyword: {keyword}",
-        "why_keyword": "Sent because it matches this chat's keyword '{keyword}'.",
+        "why_keyword": "Sent because it matches this chat's keyword “{keyword}”.",
         "digest_title": "📬 Digest · {count} stories",
+        "digest_title#one": "📬 Digest · {count} story",
         "digest_continued": "📬 Digest (continued)",
         "digest_keywords": "Your keywords",
         "mode_instant": "instant",
@@ -98,14 +108,18 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "digest_set_hourly": "Hourly digest: alerts are collected and sent once an hour.",
         "digest_set_daily": "Daily digest at {time} ({timezone}).",
         "released": " {count} held alerts follow now.",
-        "quiet_usage": "Usage: /quiet HH:MM-HH:MM (e.g. /quiet 22:00-07:00) or /quiet off",
+        "released#one": " {count} held alert follows now.",
+        "quiet_usage": (
+            "Usage: /quiet HH:MM-HH:MM (e.g. /quiet 22:00-07:00 or /quiet 10pm-7am) or /quiet off"
+        ),
         "quiet_set": (
             "Quiet hours {start}–{end} ({timezone}): alerts are held and sent as one digest "
             "when they end."
         ),
         "quiet_off": "Quiet hours off.{released}",
         "timezone_usage": (
-            "Usage: /timezone Area/City (e.g. /timezone Europe/Istanbul)\nNow: {timezone}"
+            "Usage: /timezone Area/City (e.g. /timezone Europe/Istanbul, /timezone GMT+3)\n"
+            "Now: {timezone}"
         ),
         "timezone_unknown": "Unknown time zone: {timezone}. Use Area/City, e.g. Europe/Istanbul.",
         "timezone_set": "Time zone set to {timezone}.",
@@ -114,7 +128,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "keywords_usage": (
             "Usage: /keywords add &lt;term&gt; · /keywords remove &lt;term&gt; · /keywords\n"
             "A story matching one of your terms is sent even outside your categories; "
-            "<code>-term</code> excludes stories that mention it."
+            "<code>-term</code> excludes stories that mention it, <code>Tesla*</code> matches "
+            "words starting with Tesla, <code>=EV</code> only the exact word. A term needs at "
+            "least 3 letters unless it is exact."
         ),
         "keywords_list": "Keywords of this chat: {keywords}",
         "keywords_empty": "This chat has no keywords. Add one with /keywords add &lt;term&gt;.",
@@ -122,7 +138,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "keyword_exists": "Already a keyword: {term}",
         "keyword_removed": "Keyword removed: {term}",
         "keyword_missing": "Not a keyword of this chat: {term}",
-        "keyword_invalid": "That term cannot be used: {error}",
+        "keyword_invalid": (
+            "That term cannot be used: start and end it with a letter or digit, "
+            "e.g. <code>şarj istasyonu</code>."
+        ),
         "keywords_full": "A chat can have at most {limit} keywords.",
         "latest_more": "More ▸",
         "latest_end": "No more stories.",
@@ -143,9 +162,69 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "reload_failed": "⚠️ {what}: invalid, the previous version stays in force:\n{error}",
         "broadcast_usage": "Usage: /broadcast &lt;text&gt;",
         "broadcast_queued": "Broadcast queued for {count} chats.",
+        "broadcast_queued#one": "Broadcast queued for {count} chat.",
         "broadcast_too_long": (
             "Too long for one Telegram message: {length} characters, at most {limit}. "
             "Nothing was queued."
+        ),
+        "welcome_back": (
+            "👋 Welcome back to <b>evbot</b>. Your choices are kept: {categories}.\n"
+            "Tap below to change them; /help lists every command."
+        ),
+        "welcome_one": (
+            "👋 Welcome to <b>evbot</b>, news alerts on Turkey's electric-mobility industry.\n"
+            "You are now subscribed to <b>{categories}</b>. Tap below to add more; "
+            "/help lists every command."
+        ),
+        "welcome_added": "👋 Added: <b>{added}</b>. Now receiving: {categories}.",
+        "category_links": "Share a category — each link subscribes to it:\n{links}",
+        "latest_empty_in": "Nothing in {categories} yet.",
+        "keyword_too_short": (
+            "Too short: a keyword needs at least {minimum} letters or digits, "
+            "unless it is an exact word such as <code>=EV</code>."
+        ),
+        "keyword_too_long": "Too long: a keyword has at most {limit} characters.",
+        "keyword_no_letters": "A keyword needs letters or digits.",
+        "keyword_empty_exclusion": (
+            "Write the word to exclude right after the minus, e.g. <code>-tesla</code>."
+        ),
+        "keyword_bad_markers": (
+            "<code>=</code> goes only at the start (the exact word, e.g. <code>=EV</code>) "
+            "and <code>*</code> only at the end (words starting with it, e.g. "
+            "<code>Tesla*</code>), not both."
+        ),
+        "why_long": "The full answer is in the chat.",
+        "why_in_private": "Why? — {title}\n{reason}",
+        "unknown_command": "I don't know that command. /help lists everything I can do.",
+        "text_hint": (
+            "I answer commands only: /help lists them, /latest shows the newest stories."
+        ),
+        "menu_start": "Start: welcome and category picker",
+        "menu_categories": "Choose categories",
+        "menu_subscribe": "Turn categories on",
+        "menu_unsubscribe": "Turn categories off",
+        "menu_keywords": "Personal keyword alerts",
+        "menu_digest": "Instant alerts or a digest",
+        "menu_quiet": "Quiet hours",
+        "menu_timezone": "Time zone",
+        "menu_preview": "Link previews on or off",
+        "menu_settings": "What this chat receives",
+        "menu_latest": "Most recent stories",
+        "menu_stop": "Pause all alerts",
+        "menu_resume": "Resume alerts",
+        "menu_lang": "Interface language: tr or en",
+        "menu_help": "What the bot does",
+        "menu_stats": "Statistics (admins)",
+        "menu_feeds": "Health of every feed (admins)",
+        "menu_reload": "Reload rules and catalog (admins)",
+        "menu_broadcast": "Message every chat (admins)",
+        "bot_description": (
+            "evbot sends news alerts on Turkey's electric-mobility industry: batteries, "
+            "EV makers, charging, micro-mobility, municipalities and regulation, from Turkish "
+            "and English sources. Press Start, pick categories, and get each new story once."
+        ),
+        "bot_short_description": (
+            "Electric-mobility news from Turkey, by category, in Turkish or English."
         ),
         "slow_down": (
             "⏳ Too many commands in a short time. I will answer again in about {seconds} seconds."
@@ -160,17 +239,22 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "help": (
             "<b>evbot</b>, Türkiye'de elektrikli mobiliteyle ilgili Türkçe ve İngilizce haberleri "
             "izler ve her yeni haberi o kategoriyi takip eden sohbetlere gönderir.\n\n"
-            "/categories – kategorileri düğmelerle seçin\n"
+            "/start – karşılama ve kategori seçici (seçimleriniz korunur); "
+            "<code>/start &lt;kategori&gt;</code> bir kategori ekler\n"
+            "/categories – kategorileri düğmelerle seçin; her birinin paylaşılabilir bağlantısı "
+            "vardır\n"
             "/subscribe &lt;kategori…&gt; – kategorileri açın (veya <code>all</code>)\n"
-            "/unsubscribe &lt;kategori…&gt; – kategorileri kapatın (veya <code>all</code>)\n"
-            "/keywords add|remove &lt;terim&gt; – kişisel anahtar kelime uyarıları "
-            "(<code>-terim</code> hariç tutar)\n"
+            "/unsubscribe &lt;kategori…&gt; – kategorileri kapatın (veya <code>all</code>, "
+            "<code>hiçbiri</code>)\n"
+            "/keywords add|remove &lt;terim&gt; – kişisel anahtar kelime uyarıları: "
+            "<code>-terim</code> hariç tutar, <code>Tesla*</code> Tesla ile başlayan kelimeleri, "
+            "<code>=EV</code> yalnızca kelimenin kendisini bulur\n"
             "/digest off|hourly|daily SS:DD – anında uyarı veya özet\n"
             "/quiet SS:DD-SS:DD · /quiet off – sessiz saatler\n"
             "/timezone &lt;Bölge/Şehir&gt; – özet ve sessiz saatler için saat dilimi\n"
             "/preview on|off – uyarıların altında bağlantı önizlemesi\n"
             "/settings – bu sohbetin ne aldığı ve nasıl\n"
-            "/latest [kategori] – en son haberler\n"
+            "/latest [kategori…] [sayı] – en son haberler\n"
             "/stop – uyarıları duraklatın · /resume – sürdürün\n"
             "/lang tr · /lang en – arayüz dili\n"
             "/help – bu metin\n\n"
@@ -202,15 +286,23 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "state_active": "açık",
         "state_paused": "duraklatıldı (açmak için /resume)",
         "paused": "⏸ Uyarılar duraklatıldı. Seçimleriniz korunuyor; /resume ile sürdürün.",
-        "resumed": "▶️ Uyarılar yeniden açıldı.",
-        "lang_usage": "Kullanım: /lang tr veya /lang en",
+        "resumed": (
+            "▶️ Uyarılar yeniden açıldı. Kaçırdıklarınız mı var? /latest en son haberleri gösterir."
+        ),
+        "lang_usage": "Kullanım: /lang tr (Türkçe) veya /lang en (English)",
         "lang_set": "Dil Türkçe olarak ayarlandı.",
         "latest_empty": "Henüz kayıtlı haber yok.",
         "latest_title": "<b>Son haberler</b>{category}",
         "admins_only": "Grubun ayarlarını yalnızca yöneticileri değiştirebilir.",
         "why_button": "Neden?",
-        "why_categories": "Bu sohbet {categories} kategorisini takip ettiği için gönderildi. "
-        "Eşleşen: {explanation}",
+        "why_categories": (
+            "Bu sohbet {categories} kategorilerini takip ettiği için gönderildi. "
+            "Eşleşen: {explanation}"
+        ),
+        "why_categories#one": (
+            "Bu sohbet {categories} kategorisini takip ettiği için gönderildi. "
+            "Eşleşen: {explanation}"
+        ),
         "why_missing": "Bu uyarı açıklanamayacak kadar eski.",
         "none": "yok",
         "source": "Kaynak",
@@ -220,8 +312,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "on": "açık",
         "off": "kapalı",
         "alert_keyword": "🔑 Anahtar kelimeniz eşleşti: {keyword}",
-        "why_keyword": "Bu sohbetin '{keyword}' anahtar kelimesiyle eşleştiği için gönderildi.",
+        "why_keyword": "Bu sohbetin “{keyword}” anahtar kelimesiyle eşleştiği için gönderildi.",
         "digest_title": "📬 Özet · {count} haber",
+        "digest_title#one": "📬 Özet · {count} haber",
         "digest_continued": "📬 Özet (devamı)",
         "digest_keywords": "Anahtar kelimeleriniz",
         "mode_instant": "anında",
@@ -234,6 +327,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "digest_set_hourly": "Saatlik özet: uyarılar toplanır ve saatte bir gönderilir.",
         "digest_set_daily": "Günlük özet her gün {time} ({timezone}).",
         "released": " Bekletilen {count} uyarı şimdi geliyor.",
+        "released#one": " Bekletilen {count} uyarı şimdi geliyor.",
         "quiet_usage": "Kullanım: /quiet SS:DD-SS:DD (ör. /quiet 22:00-07:00) veya /quiet off",
         "quiet_set": (
             "Sessiz saatler {start}–{end} ({timezone}): uyarılar bekletilir ve bitiminde tek "
@@ -241,7 +335,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         ),
         "quiet_off": "Sessiz saatler kapalı.{released}",
         "timezone_usage": (
-            "Kullanım: /timezone Bölge/Şehir (ör. /timezone Europe/Istanbul)\nŞu an: {timezone}"
+            "Kullanım: /timezone Bölge/Şehir (ör. /timezone Europe/Istanbul, /timezone GMT+3)\n"
+            "Şu an: {timezone}"
         ),
         "timezone_unknown": "Bilinmeyen saat dilimi: {timezone}. Bölge/Şehir kullanın, ör. "
         "Europe/Istanbul.",
@@ -251,7 +346,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "keywords_usage": (
             "Kullanım: /keywords add &lt;terim&gt; · /keywords remove &lt;terim&gt; · /keywords\n"
             "Terimlerinizden biriyle eşleşen haber, kategorileriniz dışında olsa da gönderilir; "
-            "<code>-terim</code> o terimi içeren haberleri hariç tutar."
+            "<code>-terim</code> o terimi içeren haberleri hariç tutar, <code>Tesla*</code> Tesla "
+            "ile başlayan kelimeleri, <code>=EV</code> yalnızca kelimenin kendisini bulur. Tam "
+            "kelime değilse terim en az 3 harf olmalı."
         ),
         "keywords_list": "Bu sohbetin anahtar kelimeleri: {keywords}",
         "keywords_empty": (
@@ -261,7 +358,10 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "keyword_exists": "Zaten bir anahtar kelime: {term}",
         "keyword_removed": "Anahtar kelime kaldırıldı: {term}",
         "keyword_missing": "Bu sohbetin anahtar kelimesi değil: {term}",
-        "keyword_invalid": "Bu terim kullanılamaz: {error}",
+        "keyword_invalid": (
+            "Bu terim kullanılamaz: harf veya rakamla başlayıp bitmeli, "
+            "ör. <code>şarj istasyonu</code>."
+        ),
         "keywords_full": "Bir sohbetin en fazla {limit} anahtar kelimesi olabilir.",
         "latest_more": "Daha fazla ▸",
         "latest_end": "Başka haber yok.",
@@ -285,9 +385,71 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "reload_failed": "⚠️ {what}: geçersiz, önceki sürüm geçerli kalıyor:\n{error}",
         "broadcast_usage": "Kullanım: /broadcast &lt;metin&gt;",
         "broadcast_queued": "Duyuru {count} sohbet için kuyruğa alındı.",
+        "broadcast_queued#one": "Duyuru {count} sohbet için kuyruğa alındı.",
         "broadcast_too_long": (
             "Tek bir Telegram mesajı için fazla uzun: {length} karakter, en fazla {limit}. "
             "Hiçbir şey kuyruğa alınmadı."
+        ),
+        "welcome_back": (
+            "👋 <b>evbot</b>'a yeniden hoş geldiniz. Seçimleriniz korunuyor: {categories}.\n"
+            "Aşağıdan değiştirebilirsiniz; /help tüm komutları listeler."
+        ),
+        "welcome_one": (
+            "👋 <b>evbot</b>'a hoş geldiniz: Türkiye'nin elektrikli mobilite sektöründen "
+            "haber uyarıları.\nArtık <b>{categories}</b> kategorisine abonesiniz. "
+            "Aşağıdan başkalarını ekleyebilirsiniz; /help tüm komutları listeler."
+        ),
+        "welcome_added": "👋 Eklendi: <b>{added}</b>. Alınan kategoriler: {categories}.",
+        "category_links": "Bir kategoriyi paylaşın — her bağlantı ona abone eder:\n{links}",
+        "latest_empty_in": "{categories} için henüz haber yok.",
+        "keyword_too_short": (
+            "Çok kısa: anahtar kelime en az {minimum} harf veya rakam olmalı; "
+            "<code>=EV</code> gibi tam kelime yazarsanız daha kısası da olur."
+        ),
+        "keyword_too_long": "Çok uzun: anahtar kelime en fazla {limit} karakter olabilir.",
+        "keyword_no_letters": "Anahtar kelimede harf veya rakam olmalı.",
+        "keyword_empty_exclusion": (
+            "Hariç tutulacak kelimeyi eksinin hemen ardından yazın, ör. <code>-tesla</code>."
+        ),
+        "keyword_bad_markers": (
+            "<code>=</code> yalnızca başa (tam kelime, ör. <code>=EV</code>), <code>*</code> "
+            "yalnızca sona (onunla başlayan kelimeler, ör. <code>Tesla*</code>) gelir; "
+            "ikisi birlikte olmaz."
+        ),
+        "why_long": "Yanıtın tamamı sohbette.",
+        "why_in_private": "Neden? — {title}\n{reason}",
+        "unknown_command": "Bu komutu bilmiyorum. /help yapabildiğim her şeyi listeler.",
+        "text_hint": (
+            "Yalnızca komutlara yanıt veriyorum: /help komutları listeler, /latest en son "
+            "haberleri gösterir."
+        ),
+        "menu_start": "Başla: karşılama ve kategori seçici",
+        "menu_categories": "Kategorileri seç",
+        "menu_subscribe": "Kategorileri aç",
+        "menu_unsubscribe": "Kategorileri kapat",
+        "menu_keywords": "Kişisel anahtar kelime uyarıları",
+        "menu_digest": "Anında uyarı veya özet",
+        "menu_quiet": "Sessiz saatler",
+        "menu_timezone": "Saat dilimi",
+        "menu_preview": "Bağlantı önizlemesi açık/kapalı",
+        "menu_settings": "Bu sohbetin aldıkları",
+        "menu_latest": "En son haberler",
+        "menu_stop": "Uyarıları duraklat",
+        "menu_resume": "Uyarıları sürdür",
+        "menu_lang": "Arayüz dili: tr veya en",
+        "menu_help": "Bot ne yapar",
+        "menu_stats": "İstatistikler (yöneticiler)",
+        "menu_feeds": "Kaynakların durumu (yöneticiler)",
+        "menu_reload": "Kuralları ve kataloğu yenile (yöneticiler)",
+        "menu_broadcast": "Tüm sohbetlere mesaj (yöneticiler)",
+        "bot_description": (
+            "evbot, Türkiye'nin elektrikli mobilite sektöründen haber uyarıları gönderir: "
+            "batarya, elektrikli araç üreticileri, şarj, mikromobilite, belediyeler ve mevzuat; "
+            "Türkçe ve İngilizce kaynaklardan. Başlat'a basın, kategorileri seçin, her yeni "
+            "haberi bir kez alın."
+        ),
+        "bot_short_description": (
+            "Türkiye'den elektrikli mobilite haberleri, kategoriye göre, Türkçe veya İngilizce."
         ),
         "slow_down": (
             "⏳ Kısa sürede çok fazla komut geldi. Yaklaşık {seconds} saniye sonra yeniden "
@@ -302,8 +464,20 @@ def language_for(code: str | None) -> str:
     return "tr" if code and code.lower().split("-")[0] == "tr" else "en"
 
 
-def t(lang: str, key: str, **values: object) -> str:
-    """The message `key` in `lang` (English if the language is unknown)."""
+def plural_key(lang: str, key: str, count: object) -> str:
+    """`key#one` when the language says one thing of `count` differently (English "1 story")."""
     catalog = MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
+    one = f"{key}{ONE}"
+    return one if count == 1 and one in catalog else key
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The message `key` in `lang` (English if the language is unknown).
+
+    A `count` value picks the singular form (`key#one`) where the language has one.
+    """
+    catalog = MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
+    if "count" in values:
+        key = plural_key(lang, key, values["count"])
     text = catalog[key]
     return text.format(**values) if values else text
