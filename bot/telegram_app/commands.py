@@ -94,9 +94,24 @@ async def help_command(update: Update, context: BotContext) -> None:
     await reply(update, t(lang, "help", categories=all_category_names(rules, lang)))
 
 
+def deep_link(bot_username: str, category_id: str) -> str:
+    """`https://t.me/<bot>?start=<id>`: opening it sends /start <id> (ids fit Telegram's payload)."""
+    return f"https://t.me/{bot_username}?start={category_id}"
+
+
 async def categories(update: Update, context: BotContext) -> None:
-    """/categories: the toggle keyboard."""
+    """/categories: the toggle keyboard, then a link per category to share."""
     await show_picker(update, context)
+    username = context.bot.username
+    if not username:
+        return
+    lang = context.chat.language
+    links = "\n".join(
+        f'• <a href="{html.escape(deep_link(username, c.id))}">{html.escape(c.name(lang))}</a>'
+        f" — <code>{html.escape(deep_link(username, c.id))}</code>"
+        for c in context.svc.rules().categories
+    )
+    await reply(update, t(lang, "category_links", links=links), disable_web_page_preview=True)
 
 
 async def _change(update: Update, context: BotContext, *, on: bool) -> None:

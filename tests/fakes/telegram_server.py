@@ -940,6 +940,20 @@ class FakeTelegram:
             ]
         return self.push_update({"message": message})
 
+    def edit_sent(self, update: JSONDict, text: str) -> JSONDict:
+        """The user edits the message of an update from `send_message`: queue `edited_message`."""
+        message = dict(update["message"])
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        command = _BOT_COMMAND_RE.match(text)
+        if command:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _u16(command.group(0))}
+            ]
+        else:
+            message.pop("entities", None)
+        return self.push_update({"edited_message": message})
+
     def press_button(
         self,
         chat_id: int,
