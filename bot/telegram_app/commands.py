@@ -95,7 +95,7 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 def deep_link(bot_username: str, category_id: str) -> str:
-    """`https://t.me/<bot>?start=<id>`: opening it sends /start <id> (ids fit Telegram's payload)."""
+    """`https://t.me/<bot>?start=<id>`: opening it sends `/start <id>`."""
     return f"https://t.me/{bot_username}?start={category_id}"
 
 
