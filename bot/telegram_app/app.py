@@ -145,6 +145,7 @@ async def start_application(
         with attempt:
             await application.initialize()
             await _register_commands(application)
+            await update_profile(application)
     me = application.bot.username
     log.info("connected to Telegram as @%s", me)
     await application.start()
@@ -176,6 +177,24 @@ async def _register_commands(application: AnyApplication) -> None:
         except BadRequest as error:
             # An admin who never opened the bot has no chat yet; the menu can wait.
             log.info("no admin command menu for %s yet: %s", admin_id, error)
+
+
+async def update_profile(application: AnyApplication) -> None:
+    """The bot's description and short description in every language, set only if changed.
+
+    English is also the default (no language code) for clients in other languages.
+    """
+    bot = application.bot
+    for lang, code in (("en", None), ("en", "en"), ("tr", "tr")):
+        description = t(lang, "bot_description")
+        short = t(lang, "bot_short_description")
+        try:
+            if (await bot.get_my_description(code)).description != description:
+                await bot.set_my_description(description, language_code=code)
+            if (await bot.get_my_short_description(code)).short_description != short:
+                await bot.set_my_short_description(short, language_code=code)
+        except BadRequest as error:
+            log.warning("could not update the bot's description (%s): %s", code or "-", error)
 
 
 async def stop_application(application: AnyApplication) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,15 +39,21 @@ def on_buttons(buttons: list[dict[str, str]]) -> list[str]:
     return [b["text"] for b in buttons if b["text"].startswith("✅")]
 
 
-async def quiet_after(h: Harness, chat_id: int, **kwargs: object) -> list[str]:
-    """Everything the bot sent to a chat up to its answer to a following /help.
+async def quiet_after(h: Harness, chat_id: int, **kwargs: Any) -> list[str]:
+    """Everything the bot sent to a chat before its answer to a following /help.
 
     Updates are handled one at a time, so once /help is answered anything the
     earlier update caused has been sent: no sleeping to prove a silence.
     """
     before = len(h.messages(chat_id))
-    await h.command(chat_id, "/help", **kwargs)  # type: ignore[arg-type]
-    return [m.plain_text for m in h.messages(chat_id)[before:-1]]
+    h.tg.send_message(chat_id, "/help", **kwargs)
+
+    def helped() -> bool:
+        return any("/categories" in m.plain_text for m in h.messages(chat_id)[before:])
+
+    await h.tg.wait_until(helped)
+    sent = [m.plain_text for m in h.messages(chat_id)[before:]]
+    return [text for text in sent if "/categories" not in text]
 
 
 @pytest.mark.parametrize(
@@ -255,9 +262,9 @@ async def test_unknown_commands_and_plain_text_get_a_hint_in_private_only(
     assert await quiet_after(h, 1, language_code=code) == []
     h.tg.add_bot_to_group(GROUP, by_user_id=OWNER, language_code=code)
     await h.tg.wait_until(lambda: len(h.messages(GROUP)) == 1)
-    group = {"user_id": MEMBER, "chat_type": "group", "language_code": code}
-    h.tg.send_message(GROUP, "/hlep", **group)  # type: ignore[arg-type]
-    h.tg.send_message(GROUP, "merhaba", **group)  # type: ignore[arg-type]
+    group: dict[str, Any] = {"user_id": MEMBER, "chat_type": "group", "language_code": code}
+    h.tg.send_message(GROUP, "/hlep", **group)
+    h.tg.send_message(GROUP, "merhaba", **group)
     assert await quiet_after(h, GROUP, **group) == []
 
 
@@ -303,3 +310,25 @@ async def test_the_small_words_people_try(h: Harness, code: str, resumed: str) -
     await h.command(1, f"/lang {code}", language_code=code)
     [reply] = await h.command(1, "/resume", language_code=code)
     assert resumed in reply.plain_text
+
+
+async def test_the_bot_profile_is_described_in_both_languages_and_set_only_when_changed(
+    h: Harness,
+) -> None:
+    from bot.telegram_app.app import update_profile  # here: the old code had none
+
+    assert h.tg.descriptions[("description", "tr")] == t("tr", "bot_description")
+    assert h.tg.descriptions[("short_description", "en")] == t("en", "bot_short_description")
+    assert h.tg.descriptions[("description", "")] == t("en", "bot_description")
+    sets = len(h.tg.calls_of("setMyDescription")) + len(h.tg.calls_of("setMyShortDescription"))
+    assert sets == 6
+    # Started again with the same texts: read, compared, nothing set.
+    assert h.service.application is not None
+    await update_profile(h.service.application)
+    again = len(h.tg.calls_of("setMyDescription")) + len(h.tg.calls_of("setMyShortDescription"))
+    assert again == sets
+    # A changed text (another deployment's, say) is put back.
+    h.tg.descriptions[("short_description", "tr")] = "eski"
+    await update_profile(h.service.application)
+    assert h.tg.descriptions[("short_description", "tr")] == t("tr", "bot_short_description")
+    assert len(h.tg.calls_of("setMyShortDescription")) == 4

@@ -669,6 +669,8 @@ class FakeTelegram:
         self.unavailable_for = 0
         #: setMyCommands state, keyed by (scope as JSON, language_code).
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
+        # setMyDescription / setMyShortDescription: (kind, language_code) -> text.
+        self.descriptions: dict[tuple[str, str], str] = {}
         #: answerCallbackQuery params by callback query id.
         self.callback_answers: dict[str, dict[str, Any]] = {}
         #: Chat actions sent (chat_id, action), in order.
@@ -1491,6 +1493,31 @@ class FakeTelegram:
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
         return True
+
+    def _set_description(self, kind: str, params: dict[str, Any], limit: int) -> bool:
+        text = str(params.get(kind) or "")
+        if len(text) > limit:
+            raise _ApiError(400, f"Bad Request: {kind.upper()}_INVALID")
+        key = (kind, str(params.get("language_code") or ""))
+        if text:
+            self.descriptions[key] = text
+        else:
+            self.descriptions.pop(key, None)
+        return True
+
+    async def _m_setMyDescription(self, params: dict[str, Any]) -> Any:
+        return self._set_description("description", params, 512)
+
+    async def _m_setMyShortDescription(self, params: dict[str, Any]) -> Any:
+        return self._set_description("short_description", params, 120)
+
+    async def _m_getMyDescription(self, params: dict[str, Any]) -> Any:
+        key = ("description", str(params.get("language_code") or ""))
+        return {"description": self.descriptions.get(key, "")}
+
+    async def _m_getMyShortDescription(self, params: dict[str, Any]) -> Any:
+        key = ("short_description", str(params.get("language_code") or ""))
+        return {"short_description": self.descriptions.get(key, "")}
 
     async def _m_getMyCommands(self, params: dict[str, Any]) -> Any:
         key = (_scope_key(params.get("scope")), str(params.get("language_code") or ""))
