@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint bench clean
+.PHONY: run demo test lint bench clean i18n-extract i18n-update i18n-compile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ test: lint  ## lint, type-check and the whole offline test suite
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Message catalogs (bot/i18n.py): extract the ids the code uses, merge them into
+# every language's .po, compile the .mo files (committed: running needs no Babel).
+LOCALE := bot/locale
+i18n-extract: $(STAMP)  ## message ids from the code into bot/locale/evbot.pot
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k t:2 -k N_ -k P_:1,2 \
+		--no-location --omit-header -o $(LOCALE)/evbot.pot .
+
+i18n-update: i18n-extract  ## merge new ids into every language's .po
+	$(BIN)/pybabel update -i $(LOCALE)/evbot.pot -d $(LOCALE) -D evbot --no-fuzzy-matching --ignore-obsolete
+
+i18n-compile: $(STAMP)  ## .po → .mo (commit the .mo files)
+	$(BIN)/pybabel compile -d $(LOCALE) -D evbot --statistics
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

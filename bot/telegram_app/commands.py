@@ -13,7 +13,7 @@ from telegram import Update
 
 from bot.delivery.render import item_view, render_latest
 from bot.delivery.times import DeliveryPrefs, format_hhmm
-from bot.i18n import t
+from bot.i18n import LANGUAGES, N_, t
 from bot.telegram_app.category_names import resolve
 from bot.telegram_app.context import BotContext
 from bot.telegram_app.gates import changes_settings
@@ -27,6 +27,8 @@ from bot.telegram_app.replies import (
 )
 
 LATEST_PAGE = 10
+STATE = {True: N_("state_paused"), False: N_("state_active")}
+ON_OFF = {True: N_("on"), False: N_("off")}
 NONE_WORDS = frozenset({"none", "hicbiri", "hic", "yok", "nothing"})
 LANGUAGE_WORDS = {
     "tr": "tr",
@@ -117,7 +119,7 @@ async def categories(update: Update, context: BotContext) -> None:
 async def _change(update: Update, context: BotContext, *, on: bool) -> None:
     svc, chat = context.svc, context.chat
     rules = svc.rules()
-    usage = "subscribe_usage" if on else "unsubscribe_usage"
+    usage = N_("subscribe_usage") if on else N_("unsubscribe_usage")
     args = context.arguments
     if not args:
         await reply(
@@ -181,14 +183,14 @@ async def settings(update: Update, context: BotContext) -> None:
         t(
             lang,
             "settings",
-            language="Türkçe" if lang == "tr" else "English",
-            state=t(lang, "state_paused" if chat.paused else "state_active"),
+            language=t(lang, "language_name"),
+            state=t(lang, STATE[chat.paused]),
             categories=category_names(svc.rules(), subscribed, lang),
             keywords=html.escape(", ".join(terms)) if terms else t(lang, "none"),
             mode=_mode_text(prefs, lang),
             quiet=_quiet_text(prefs, lang),
             timezone=html.escape(prefs.timezone.key),
-            preview=t(lang, "on" if chat.link_preview else "off"),
+            preview=t(lang, ON_OFF[chat.link_preview]),
         ),
     )
 
@@ -213,7 +215,8 @@ async def resume(update: Update, context: BotContext) -> None:
 async def lang(update: Update, context: BotContext) -> None:
     """/lang tr | /lang en."""
     args = [folded(a) for a in context.arguments]
-    chosen = LANGUAGE_WORDS.get(args[0]) if len(args) == 1 else None
+    word = args[0] if len(args) == 1 else ""
+    chosen = LANGUAGE_WORDS.get(word) or (word if word in LANGUAGES else None)
     if chosen is None:
         await reply(update, t(context.chat.language, "lang_usage"))
         return

@@ -20,7 +20,7 @@ from bot.delivery.times import (
     release_time,
     valid_timezone,
 )
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.models import ChatRow
 from bot.storage import MAX_KEYWORDS
 from bot.telegram_app.context import BotContext
@@ -34,6 +34,8 @@ MIN_EXACT_LETTERS = 2  # "=EV": an exact word may be shorter, a single letter ne
 _HOURLY = {"hourly", "saatlik"}
 _DAILY = {"daily", "gunluk"}
 _ADD = {"add", "ekle"}
+ADDED = {True: N_("keyword_added"), False: N_("keyword_exists")}
+ON_OFF = {True: N_("on"), False: N_("off")}
 _REMOVE = {"remove", "rm", "delete", "sil", "cikar"}
 
 
@@ -44,23 +46,23 @@ def keyword_problem(term: str) -> tuple[str, dict[str, object]] | None:
     nearly every story (`a`), unless it is exact (`=EV`): then only the word itself.
     """
     if len(term) > MAX_KEYWORD_LENGTH:
-        return "keyword_too_long", {"limit": MAX_KEYWORD_LENGTH}
+        return N_("keyword_too_long"), {"limit": MAX_KEYWORD_LENGTH}
     exclude = term.startswith("-")
     body = term[1:].strip() if exclude else term
     if not body:
-        return "keyword_empty_exclusion", {}
+        return N_("keyword_empty_exclusion"), {}
     letters = sum(ch.isalnum() for ch in body)
     if letters == 0:
-        return "keyword_no_letters", {}
+        return N_("keyword_no_letters"), {}
     try:
         KeywordMatcher.compile([term])
     except ValueError:
         inner = body.lstrip("=").rstrip("*")
         if "=" in inner or "*" in inner or (body.startswith("=") and body.endswith("*")):
-            return "keyword_bad_markers", {}
-        return "keyword_invalid", {}
+            return N_("keyword_bad_markers"), {}
+        return N_("keyword_invalid"), {}
     if letters < (MIN_EXACT_LETTERS if body.startswith("=") else MIN_KEYWORD_LETTERS):
-        return "keyword_too_short", {"minimum": MIN_KEYWORD_LETTERS}
+        return N_("keyword_too_short"), {"minimum": MIN_KEYWORD_LETTERS}
     return None
 
 
@@ -97,7 +99,7 @@ async def keywords(update: Update, context: BotContext) -> None:
             await reply(update, t(lang, "keywords_full", limit=MAX_KEYWORDS))
             return
         added = await svc.storage.add_keyword(chat.id, term)
-        await reply(update, t(lang, "keyword_added" if added else "keyword_exists", term=shown))
+        await reply(update, t(lang, ADDED[added], term=shown))
         return
     removed = await svc.storage.remove_keyword(chat.id, term)
     if removed is None:
@@ -217,10 +219,10 @@ async def preview(update: Update, context: BotContext) -> None:
     lang = chat.language
     word = folded(args[0]) if len(args) == 1 else ""
     if word not in ON_WORDS | OFF_WORDS:
-        state = t(lang, "on" if chat.link_preview else "off")
+        state = t(lang, ON_OFF[chat.link_preview])
         await reply(update, t(lang, "preview_usage", state=state))
         return
     svc = context.svc
     await svc.storage.update_chat(chat.id, svc.clock.now(), link_preview=word in ON_WORDS)
-    state = t(lang, "on" if word in ON_WORDS else "off")
+    state = t(lang, ON_OFF[word in ON_WORDS])
     await reply(update, t(lang, "preview_set", state=state))
