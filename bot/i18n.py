@@ -51,6 +51,7 @@ PLURALS: Final = dict(
 # keeps them in the catalogs (elsewhere the code marks such ids with N_ where it
 # names them).
 DYNAMIC_KEYS: Final = (
+    N_("also"),  # inside f-strings in delivery/render.py, which extraction does not read
     N_("menu_start"),
     N_("menu_categories"),
     N_("menu_subscribe"),

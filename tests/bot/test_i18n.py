@@ -98,7 +98,7 @@ def test_every_key_the_code_asks_for_exists() -> None:
     asked: set[str] = set()
     for source in (ROOT / "bot").rglob("*.py"):
         text = source.read_text(encoding="utf-8")
-        asked.update(re.findall(r"\bt\(\s*[\w.]+,\s*\"([a-z_]+)\"", text))
+        asked.update(re.findall(r"\bt\(\s*[\w.]+,\s*[\"']([a-z_]+)[\"']", text))
         asked.update(re.findall(r"\bt\(\s*[\w.]+,\s*\n\s*\"([a-z_]+)\"", text))
         asked.update(re.findall(r"\bN_\(\"([a-z_]+)\"\)", text))
     assert len(asked) > 60
