@@ -13,6 +13,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -26,7 +27,7 @@ from tenacity import (
 )
 
 from bot.i18n import t
-from bot.telegram_app import admin, buttons, commands, hints, membership, preferences
+from bot.telegram_app import admin, buttons, commands, hints, inline, membership, preferences
 from bot.telegram_app.callbacks import MORE_PATTERN, PICKER_PATTERN, WHY_PATTERN
 from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication, Services
 from bot.telegram_app.errors import on_error
@@ -63,7 +64,7 @@ ADMIN_COMMANDS: list[tuple[str, Handler]] = [
 
 
 # Edits are not asked for: an edited message is not a new command.
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "inline_query"]
 
 
 def install(application: AnyApplication, svc: Services) -> None:
@@ -99,6 +100,7 @@ def install(application: AnyApplication, svc: Services) -> None:
     application.add_handler(CallbackQueryHandler(buttons.on_why, pattern=WHY_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_more, pattern=MORE_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_unknown_button))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_error_handler(on_error)
 
 

@@ -93,7 +93,8 @@ async def help_command(update: Update, context: BotContext) -> None:
     """/help: what the bot does and every command."""
     lang = context.chat.language
     rules = context.svc.rules()
-    await reply(update, t(lang, "help", categories=all_category_names(rules, lang)))
+    bot = html.escape(context.bot.username or "evbot")
+    await reply(update, t(lang, "help", categories=all_category_names(rules, lang), bot=bot))
 
 
 def deep_link(bot_username: str, category_id: str) -> str:

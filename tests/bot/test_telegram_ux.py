@@ -63,6 +63,7 @@ async def test_help_lists_start_and_the_keyword_syntax(h: Harness, code: str, li
     [text] = await h.command(1, "/help", language_code=code)
     assert line in text.plain_text
     assert "Tesla*" in text.plain_text and "=EV" in text.plain_text
+    assert "@evbot_test_bot togg batarya" in text.plain_text  # inline mode
 
 
 async def test_deep_links_subscribe_a_new_chat_to_one_category_and_add_to_a_known_one(
@@ -332,3 +333,28 @@ async def test_the_bot_profile_is_described_in_both_languages_and_set_only_when_
     await update_profile(h.service.application)
     assert h.tg.descriptions[("short_description", "tr")] == t("tr", "bot_short_description")
     assert len(h.tg.calls_of("setMyShortDescription")) == 4
+
+
+@pytest.mark.parametrize(("code", "battery"), [("tr", "Batarya Üretimi"), ("en", "Battery")])
+async def test_inline_mode_lists_matching_recent_stories_to_share(
+    h: Harness, code: str, battery: str
+) -> None:
+    await h.publish(REGULATION, BATTERY, FOOTBALL)
+
+    async def ask(text: str) -> list[dict[str, Any]]:
+        before = len(h.tg.calls_of("answerInlineQuery"))
+        h.tg.inline_query(5, text, language_code=code)
+        [*_, call] = await h.tg.wait_for("answerInlineQuery", count=before + 1)
+        assert call.ok
+        results: list[dict[str, Any]] = call.params["results"]
+        return results
+
+    [hit] = await ask("KAYSERİ batarya")  # a Turkish capital İ, folded like everywhere else
+    assert "Kayseri" in hit["title"]
+    assert battery in hit["description"] and "Test Haber" in hit["description"]
+    assert "news.example/kayseri-batarya" in hit["input_message_content"]["message_text"]
+    latest = await ask("")
+    titles = [r["title"] for r in latest]
+    assert any("EPDK" in x for x in titles) and any("Kayseri" in x for x in titles)
+    assert not any("Galatasaray" in x for x in titles)  # uncategorised: alerted nobody
+    assert await ask("uzay asansörü") == []
