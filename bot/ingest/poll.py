@@ -104,9 +104,7 @@ class Ingestor:
         by_id = {f.id: f for f in feeds}
         requests = [
             PollRequest(
-                feed_id=f.id,
-                url=f.fetch_url,
-                validators=Validators.from_json(f.validators),
+                feed_id=f.id, url=f.fetch_url, validators=Validators.from_json(f.validators),
                 catalog_url=f.url,
             )
             for f in feeds
@@ -268,7 +266,9 @@ class Ingestor:
                             "matches": result.matches,
                         }
                     new_index[index] = len(new)
-                    new.append(_new_item(entry, identities, categories=categories, **extra))
+                    new.append(
+                        _new_item(entry, identities, categories=categories, **extra)
+                    )
                 case SameStory(story_id=int(story_id)):
                     again.append(SeenAgain(identities, story_id, entry.link))
                 case SameStory(batch_index=int(batch_index)):
