@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet \
 	--custom-compile-command "make lock"
 
-.PHONY: run demo test test-lowest lint bench lock lock-upgrade clean
+.PHONY: run demo test test-lowest lint bench lock lock-upgrade clean i18n-extract i18n-update i18n-compile
 
 # pip installs only uv, from its own pinned, hashed lines of the dev lock; uv
 # then installs the lock (a minute faster than pip). setuptools, the build
@@ -76,6 +76,19 @@ lock-upgrade:
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Message catalogs (bot/i18n.py): extract the ids the code uses, merge them into
+# every language's .po, compile the .mo files (committed: running needs no Babel).
+LOCALE := bot/locale
+i18n-extract: $(STAMP)  ## message ids from the code into bot/locale/evbot.pot
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k t:2 -k N_ -k P_:1,2 \
+		--no-location --omit-header -o $(LOCALE)/evbot.pot .
+
+i18n-update: i18n-extract  ## merge new ids into every language's .po
+	$(BIN)/pybabel update -i $(LOCALE)/evbot.pot -d $(LOCALE) -D evbot --no-fuzzy-matching --ignore-obsolete
+
+i18n-compile: $(STAMP)  ## .po → .mo (commit the .mo files)
+	$(BIN)/pybabel compile -d $(LOCALE) -D evbot --statistics
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) .mypy_cache .pytest_cache .ruff_cache

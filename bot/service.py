@@ -10,6 +10,7 @@ queued, and python-telegram-bot's Application polls for updates beside them.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import socket
 import sys
@@ -28,6 +29,7 @@ from bot.clock import Clock, SystemClock
 from bot.delivery.alerts import AlertRenderer
 from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import DeliveryWorker, FailureKind, Sender
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
 from bot.ingest.websub import WebSubManager
@@ -519,8 +521,13 @@ class Service:
         for source, result in ((self.rules, rules), (self.catalog, catalog)):
             if result.error is not None:
                 await self._tell_admins(
-                    f"⚠️ evbot: the {source.what} file {source.path} is invalid; "
-                    f"the previous version stays in force.\n{_first_lines(result.error, 15)}"
+                    t(
+                        DEFAULT_LANGUAGE,
+                        "file_invalid_notice",
+                        what=html.escape(source.what),
+                        path=html.escape(str(source.path)),
+                        error=html.escape(_first_lines(result.error, 15)),
+                    )
                 )
 
     async def _tell_admins(self, text: str) -> None:

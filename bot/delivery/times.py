@@ -31,6 +31,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.models import ChatRow
+from rules import match_key
 
 DEFAULT_TIMEZONE = "Europe/Istanbul"
 
@@ -115,12 +116,34 @@ def _zone_names() -> dict[str, str]:
     return names
 
 
+# "GMT+3", "UTC +03:00", "+3": a whole-hour offset from UTC.
+_OFFSET = re.compile(r"^(?:gmt|utc)?([+-])(\d{1,2})(?::?00)?$")
+
+
+def _offset_zone(key: str) -> str | None:
+    """`gmt+3` → `Etc/GMT-3` (the IANA Etc zones count the other way round)."""
+    match = _OFFSET.match(key.replace("_", ""))
+    if match is None:
+        return None
+    hours = int(match.group(2))
+    if hours == 0:
+        return "Etc/UTC"
+    if hours > (14 if match.group(1) == "+" else 12):
+        return None
+    return f"Etc/GMT{'-' if match.group(1) == '+' else '+'}{hours}"
+
+
 def valid_timezone(name: str) -> str | None:
-    """The canonical IANA name for what a user typed (`europe/istanbul`, `Istanbul`), or None."""
+    """The canonical IANA name for what a user typed, or None.
+
+    `europe/istanbul`, `İstanbul` (Turkish capitals folded like the rules do),
+    `GMT+3`, `UTC`.
+    """
     cleaned = name.strip().replace(" ", "_")
     if not cleaned or ".." in cleaned or cleaned.startswith("/"):
         return None
-    canonical = _zone_names().get(cleaned.lower())
+    key = match_key(cleaned)
+    canonical = _zone_names().get(key) or _offset_zone(key)
     if canonical is None:
         return None
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
@@ -123,13 +123,28 @@ class StoriesStore(StorageBase):
         )
 
     async def latest_items(
-        self, *, category: str | None = None, limit: int = 10, offset: int = 0
+        self,
+        *,
+        category: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        categories: Collection[str] | None = None,
+        categorised: bool = False,
     ) -> list[ItemRow]:
-        """The most recently seen stories, optionally of one category."""
+        """The most recently seen stories: of any of `categories` (or `category`), or
+        with `categorised` only those in some category (the others alerted nobody)."""
+        wanted = set(categories or ()) | ({category} if category is not None else set())
         query = select(t.items)
-        if category is not None:
-            query = query.join(t.item_categories, t.item_categories.c.item_id == t.items.c.id)
-            query = query.where(t.item_categories.c.category == category)
+        if wanted:
+            query = query.where(
+                t.items.c.id.in_(
+                    select(t.item_categories.c.item_id).where(
+                        t.item_categories.c.category.in_(sorted(wanted))
+                    )
+                )
+            )
+        elif categorised:
+            query = query.where(t.items.c.id.in_(select(t.item_categories.c.item_id)))
         query = query.order_by(t.items.c.first_seen_at.desc(), t.items.c.id.desc())
         query = query.limit(limit).offset(offset)
         async with self.engine.connect() as conn:

@@ -14,6 +14,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -26,7 +27,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.telegram_app import admin, buttons, commands, membership, preferences
+from bot.i18n import t
+from bot.telegram_app import admin, buttons, commands, hints, inline, membership, preferences
 from bot.telegram_app.callbacks import MORE_PATTERN, PICKER_PATTERN, WHY_PATTERN
 from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication, Services
 from bot.telegram_app.errors import on_error
@@ -35,33 +37,23 @@ from bot.telegram_app.gates import Handler, load_chat, throttle_gate
 
 log = logging.getLogger(__name__)
 
-# (command, handler, English menu text, Turkish menu text); all are in the command menu.
-COMMANDS: list[tuple[str, Handler, str, str]] = [
-    (
-        "start",
-        commands.start,
-        "Start: subscribe to all categories",
-        "Başla: tüm kategorilere abone ol",
-    ),
-    ("categories", commands.categories, "Choose categories", "Kategorileri seç"),
-    ("subscribe", commands.subscribe, "Turn categories on", "Kategorileri aç"),
-    ("unsubscribe", commands.unsubscribe, "Turn categories off", "Kategorileri kapat"),
-    (
-        "keywords",
-        preferences.keywords,
-        "Personal keyword alerts",
-        "Kişisel anahtar kelime uyarıları",
-    ),
-    ("digest", preferences.digest, "Instant alerts or a digest", "Anında uyarı veya özet"),
-    ("quiet", preferences.quiet, "Quiet hours", "Sessiz saatler"),
-    ("timezone", preferences.timezone, "Time zone", "Saat dilimi"),
-    ("preview", preferences.preview, "Link previews on or off", "Bağlantı önizlemesi açık/kapalı"),
-    ("settings", commands.settings, "What this chat receives", "Bu sohbetin aldıkları"),
-    ("latest", commands.latest, "Most recent stories", "En son haberler"),
-    ("stop", commands.stop, "Pause all alerts", "Uyarıları duraklat"),
-    ("resume", commands.resume, "Resume alerts", "Uyarıları sürdür"),
-    ("lang", commands.lang, "Interface language: tr or en", "Arayüz dili: tr veya en"),
-    ("help", commands.help_command, "What the bot does", "Bot ne yapar"),
+# (command, handler); all are in the command menu, described by the catalog's `menu_<command>`.
+COMMANDS: list[tuple[str, Handler]] = [
+    ("start", commands.start),
+    ("categories", commands.categories),
+    ("subscribe", commands.subscribe),
+    ("unsubscribe", commands.unsubscribe),
+    ("keywords", preferences.keywords),
+    ("digest", preferences.digest),
+    ("quiet", preferences.quiet),
+    ("timezone", preferences.timezone),
+    ("preview", preferences.preview),
+    ("settings", commands.settings),
+    ("latest", commands.latest),
+    ("stop", commands.stop),
+    ("resume", commands.resume),
+    ("lang", commands.lang),
+    ("help", commands.help_command),
 ]
 
 # Operator commands: not in the public menu, and only for EVBOT_ADMIN_IDS.
@@ -73,17 +65,35 @@ ADMIN_COMMANDS: list[tuple[str, Handler]] = [
 ]
 
 
+# Edits are not asked for: an edited message is not a new command.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "inline_query"]
+
+
 def install(application: AnyApplication, svc: Services) -> None:
     """Register every handler and the services on an application."""
     application.bot_data[SERVICES_KEY] = svc
     # Lower groups run first; ApplicationHandlerStop in a gate keeps the update from the rest.
     application.add_handler(TypeHandler(Update, throttle_gate), group=-2)
     application.add_handler(TypeHandler(Update, load_chat), group=-1)
-    for name, callback, _, _ in COMMANDS:
-        application.add_handler(CommandHandler(name, callback))
+    # An edited message is not a new command: an admin fixing a typo in
+    # /broadcast must not broadcast twice (edits are not even requested, see
+    # ALLOWED_UPDATES, but a webhook set elsewhere may still deliver them).
+    fresh = ~filters.UpdateType.EDITED
+    for name, callback in COMMANDS:
+        application.add_handler(CommandHandler(name, callback, filters=fresh))
     admins = filters.User(user_id=svc.admin_ids)
     for name, callback in ADMIN_COMMANDS:
-        application.add_handler(CommandHandler(name, callback, filters=admins))
+        application.add_handler(CommandHandler(name, callback, filters=admins & fresh))
+    private = filters.ChatType.PRIVATE & fresh
+    application.add_handler(
+        MessageHandler(
+            private & filters.COMMAND,
+            hints.unknown_command([name for name, _ in ADMIN_COMMANDS]),
+        )
+    )
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, hints.on_text)
+    )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate))
     application.add_handler(
         ChatMemberHandler(membership.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
@@ -92,6 +102,7 @@ def install(application: AnyApplication, svc: Services) -> None:
     application.add_handler(CallbackQueryHandler(buttons.on_why, pattern=WHY_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_more, pattern=MORE_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_unknown_button))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_error_handler(on_error)
 
 
@@ -153,48 +164,56 @@ async def start_application(
         with attempt:
             await application.initialize()
             await _register_commands(application)
+            await update_profile(application)
     me = application.bot.username
     log.info("connected to Telegram as @%s", me)
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(
         timeout=poll_timeout,
-        allowed_updates=["message", "callback_query", "my_chat_member", "edited_message"],
+        allowed_updates=ALLOWED_UPDATES,
         error_callback=lambda error: log.warning("getUpdates failed: %s", error),
     )
 
 
-# Menu texts of the admin commands, shown only in the admins' own chats.
-ADMIN_MENU = {
-    "stats": ("Statistics (admins)", "İstatistikler (yöneticiler)"),
-    "feeds": ("Health of every feed (admins)", "Kaynakların durumu (yöneticiler)"),
-    "reload": ("Reload rules and catalog (admins)", "Kuralları ve kataloğu yenile (yöneticiler)"),
-    "broadcast": ("Message every chat (admins)", "Tüm sohbetlere mesaj (yöneticiler)"),
-}
+def _menu(lang: str, names: list[str]) -> list[BotCommand]:
+    return [BotCommand(name, t(lang, f"menu_{name}")) for name in names]
 
 
 async def _register_commands(application: AnyApplication) -> None:
     bot = application.bot
-    english = [BotCommand(name, en) for name, _, en, _ in COMMANDS]
-    turkish = [BotCommand(name, tr) for name, _, _, tr in COMMANDS]
-    await bot.set_my_commands(english)
-    await bot.set_my_commands(turkish, language_code="tr")
+    public = [name for name, _ in COMMANDS]
+    operator = public + [name for name, _ in ADMIN_COMMANDS]
+    await bot.set_my_commands(_menu("en", public))
+    await bot.set_my_commands(_menu("tr", public), language_code="tr")
     svc = application.bot_data.get(SERVICES_KEY)
     admins = sorted(svc.admin_ids) if isinstance(svc, Services) else []
     for admin_id in admins:
         scope = BotCommandScopeChat(admin_id)
         try:
-            await bot.set_my_commands(
-                english + [BotCommand(n, en) for n, (en, _) in ADMIN_MENU.items()], scope=scope
-            )
-            await bot.set_my_commands(
-                turkish + [BotCommand(n, tr) for n, (_, tr) in ADMIN_MENU.items()],
-                scope=scope,
-                language_code="tr",
-            )
+            await bot.set_my_commands(_menu("en", operator), scope=scope)
+            await bot.set_my_commands(_menu("tr", operator), scope=scope, language_code="tr")
         except BadRequest as error:
             # An admin who never opened the bot has no chat yet; the menu can wait.
             log.info("no admin command menu for %s yet: %s", admin_id, error)
+
+
+async def update_profile(application: AnyApplication) -> None:
+    """The bot's description and short description in every language, set only if changed.
+
+    English is also the default (no language code) for clients in other languages.
+    """
+    bot = application.bot
+    for lang, code in (("en", None), ("en", "en"), ("tr", "tr")):
+        description = t(lang, "bot_description")
+        short = t(lang, "bot_short_description")
+        try:
+            if (await bot.get_my_description(code)).description != description:
+                await bot.set_my_description(description, language_code=code)
+            if (await bot.get_my_short_description(code)).short_description != short:
+                await bot.set_my_short_description(short, language_code=code)
+        except BadRequest as error:
+            log.warning("could not update the bot's description (%s): %s", code or "-", error)
 
 
 async def stop_application(application: AnyApplication) -> None:

@@ -7,18 +7,20 @@ matches none of them (old or forged) gets a polite "stale" answer.
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 
-from telegram import Update
-from telegram.error import TelegramError
+from telegram import Message, Update
+from telegram.error import BadRequest, TelegramError
 
-from bot.delivery.render import shorten
 from bot.i18n import t
 from bot.telegram_app.callbacks import ALL, NONE, parse_more, parse_picker, parse_why
 from bot.telegram_app.commands import LATEST_PAGE, latest_page
 from bot.telegram_app.context import BotContext
 from bot.telegram_app.gates import may_change
-from bot.telegram_app.keyboards import more_button, picker
+from bot.telegram_app.keyboards import more_button, picker, shown_on
+from bot.telegram_app.replies import reply
+from bot.telegram_app.why import ANSWER_LIMIT, matched_text
 
 log = logging.getLogger(__name__)
 
@@ -30,72 +32,102 @@ async def _stale(update: Update, context: BotContext) -> None:
 
 
 async def on_picker(update: Update, context: BotContext) -> None:
-    """A category toggle, or all / none."""
+    """A category toggle, or all / none: it does what the pressed button showed.
+
+    A stale "✅ X" (the chat dropped X by command since) turns X off, not on;
+    afterwards the keyboard is redrawn from what is stored.
+    """
     query = update.callback_query
     assert query is not None
     svc, chat = context.svc, context.chat
     rules = svc.rules()
-    choice = parse_picker(query.data or "")
+    data = query.data or ""
+    parsed = parse_picker(data)
     ids = {c.id for c in rules.categories}
-    if choice is None or (choice not in ids and choice not in {ALL, NONE}):
+    if parsed is None or (parsed[0] not in ids and parsed[0] not in {ALL, NONE}):
         await _stale(update, context)
         return
     if not await may_change(update, context):
         await query.answer(t(chat.language, "admins_only"), show_alert=True)
         return
-    current = await svc.storage.subscriptions(chat.id)
+    choice, data_on = parsed
     if choice == ALL:
-        new = set(ids)
+        new = await svc.storage.set_subscriptions(chat.id, ids)
     elif choice == NONE:
-        new = set()
+        new = await svc.storage.set_subscriptions(chat.id, ())
     else:
-        new = current ^ {choice}
-    await svc.storage.set_subscriptions(chat.id, new)
+        pressed = query.message if isinstance(query.message, Message) else None
+        showed = shown_on(pressed.reply_markup if pressed else None, data)
+        was_on = data_on if showed is None else showed
+        if was_on:
+            new = await svc.storage.change_subscriptions(chat.id, remove=[choice])
+        else:
+            new = await svc.storage.change_subscriptions(chat.id, add=[choice])
     await query.answer(t(chat.language, "picker_updated"))
-    if new != current:
-        try:
-            await query.edit_message_reply_markup(reply_markup=picker(rules, new, chat.language))
-        except TelegramError as error:
+    try:
+        await query.edit_message_reply_markup(reply_markup=picker(rules, new, chat.language))
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():  # already showing the truth
             log.info("could not edit the picker in chat %s: %s", chat.id, error)
+    except TelegramError as error:
+        log.info("could not edit the picker in chat %s: %s", chat.id, error)
 
 
-async def on_why(update: Update, context: BotContext) -> None:
-    """Why did this story reach this chat: the categories and their terms, or the keyword."""
-    query = update.callback_query
-    assert query is not None
+async def why_text(context: BotContext, item_id: int) -> str | None:
+    """What put this story in this chat: the keyword, the categories and their matched words."""
     svc, chat = context.svc, context.chat
     rules = svc.rules()
     lang = chat.language
-    item_id = parse_why(query.data or "")
-    if item_id is None:
-        await _stale(update, context)
-        return
     item = await svc.storage.item(item_id)
     reason = await svc.storage.delivery_reason(chat.id, item_id)
     if item is None or reason is None:
-        await query.answer(t(lang, "why_missing"), show_alert=True)
-        return
+        return None
     known = {c.id for c in rules.categories}
     cats = [c for c in reason.categories if c in item.matches and c in known]
     parts: list[str] = []
+    if reason.keyword:
+        # The keyword first: it is this chat's own choice, and must survive any cut.
+        parts.append(t(lang, "why_keyword", keyword=html.escape(reason.keyword)))
     if cats:
         explanation = "; ".join(
-            f"{rules.category(c).name(lang)}: " + ", ".join(f"'{term}'" for term in item.matches[c])
+            f"{html.escape(rules.category(c).name(lang))}: "
+            + ", ".join(
+                f"“{html.escape(word)}”"
+                for word in matched_text(item.matches[c], item.title, item.summary)
+            )
             for c in cats
         )
         parts.append(
             t(
                 lang,
                 "why_categories",
-                categories=", ".join(rules.category(c).name(lang) for c in cats),
+                count=len(cats),
+                categories=", ".join(html.escape(rules.category(c).name(lang)) for c in cats),
                 explanation=explanation,
             )
         )
-    if reason.keyword:
-        parts.append(t(lang, "why_keyword", keyword=reason.keyword))
-    text = "\n".join(parts) or t(lang, "why_missing")
-    # Telegram caps callback answers at 200 characters.
-    await query.answer(shorten(text, 200) if len(text) > 200 else text, show_alert=True)
+    return "\n".join(parts) or None
+
+
+async def on_why(update: Update, context: BotContext) -> None:
+    """Why did this story reach this chat; too long for an answer → a message in the chat."""
+    query = update.callback_query
+    assert query is not None
+    lang = context.chat.language
+    item_id = parse_why(query.data or "")
+    if item_id is None:
+        await _stale(update, context)
+        return
+    text = await why_text(context, item_id)
+    if text is None:
+        await query.answer(t(lang, "why_missing"), show_alert=True)
+        return
+    plain = html.unescape(text)  # callback answers are plain text
+    if len(plain) <= ANSWER_LIMIT:
+        await query.answer(plain, show_alert=True)
+        return
+    await query.answer(t(lang, "why_long"))
+    await reply(update, text, disable_web_page_preview=True)
 
 
 async def on_more(update: Update, context: BotContext) -> None:
@@ -105,13 +137,12 @@ async def on_more(update: Update, context: BotContext) -> None:
     chat = context.chat
     parsed = parse_more(query.data or "")
     rules = context.svc.rules()
-    if parsed is None or (
-        parsed[1] is not None and parsed[1] not in {c.id for c in rules.categories}
-    ):
+    known = {c.id for c in rules.categories}
+    if parsed is None or not set(parsed[1]) <= known:
         await _stale(update, context)
         return
-    offset, category = parsed
-    page = await latest_page(context, category, offset)
+    offset, categories = parsed
+    page = await latest_page(context, categories, offset, LATEST_PAGE)
     if page is None:
         await query.answer(t(chat.language, "latest_end"))
         return
@@ -120,10 +151,8 @@ async def on_more(update: Update, context: BotContext) -> None:
     with contextlib.suppress(TelegramError):
         await query.edit_message_reply_markup(reply_markup=None)
     text, more = page
-    markup = more_button(chat.language, offset + LATEST_PAGE, category) if more else None
-    await context.bot.send_message(
-        chat.id, text, disable_web_page_preview=True, reply_markup=markup
-    )
+    markup = more_button(chat.language, offset + LATEST_PAGE, categories) if more else None
+    await reply(update, text, disable_web_page_preview=True, reply_markup=markup)
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:

@@ -8,6 +8,7 @@ parser returns None for anything not well formed. Data stays within Telegram's
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 WHY_PREFIX = "why:"
 PICKER_PREFIX = "cat:"
@@ -34,28 +35,36 @@ def parse_why(data: str) -> int | None:
     return int(raw)
 
 
-def picker_data(choice: str) -> str:
-    """A category picker button: a category id, ALL or NONE."""
-    return PICKER_PREFIX + choice
+# A picker toggle carries what it showed: "cat:<id>" showed ⬜ (press turns it
+# on), "cat:-<id>" showed ✅ (press turns it off). Keyboards sent before this
+# encoding used "cat:<id>" for both; the handler reads their mark instead.
+SHOWN_ON = "-"
 
 
-def parse_picker(data: str) -> str | None:
-    """The choice of a picker button (a category id, ALL or NONE; not checked against rules)."""
+def picker_data(choice: str, *, shown_on: bool = False) -> str:
+    """A category picker button: a category id (with the state it shows), ALL or NONE."""
+    return PICKER_PREFIX + (SHOWN_ON if shown_on and choice not in {ALL, NONE} else "") + choice
+
+
+def parse_picker(data: str) -> tuple[str, bool] | None:
+    """(choice, whether the button showed it on) of a picker button; choice not checked."""
     choice = data.removeprefix(PICKER_PREFIX)
     if data == choice or not choice or len(choice) > 60:
         return None
-    return choice
+    shown_on = choice.startswith(SHOWN_ON)
+    choice = choice.removeprefix(SHOWN_ON)
+    return (choice, shown_on) if choice else None
 
 
-def more_data(offset: int, category: str | None) -> str:
-    """/latest's "more" button: the next page starts at `offset`."""
-    return f"{MORE_PREFIX}{offset}:{category or ''}"
+def more_data(offset: int, categories: Sequence[str]) -> str:
+    """/latest's "more" button: the next page starts at `offset` (categories comma-separated)."""
+    return f"{MORE_PREFIX}{offset}:{','.join(categories)}"
 
 
-def parse_more(data: str) -> tuple[int, str | None] | None:
-    """(offset, category) from "more" callback data; None if it is not well formed."""
+def parse_more(data: str) -> tuple[int, tuple[str, ...]] | None:
+    """(offset, categories) from "more" callback data; None if it is not well formed."""
     body = data.removeprefix(MORE_PREFIX)
-    offset, sep, category = body.partition(":")
+    offset, sep, categories = body.partition(":")
     if data == body or not sep or not offset.isdigit() or len(offset) > 6:
         return None
-    return int(offset), category or None
+    return int(offset), tuple(c for c in categories.split(",") if c)

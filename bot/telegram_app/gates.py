@@ -19,7 +19,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.i18n import language_for, t
+from bot.i18n import DEFAULT_LANGUAGE, language_for, t
 from bot.telegram_app.context import BotContext
 from bot.telegram_app.replies import reply
 from bot.telegram_app.throttle import Verdict
@@ -68,13 +68,30 @@ async def load_chat(update: Update, context: BotContext) -> None:
         return
     user = update.effective_user
     svc = context.svc
-    context.chat, _ = await svc.storage.ensure_chat(
-        tg_chat.id,
-        type=tg_chat.type,
-        title=tg_chat.title,
-        language=language_for(user.language_code if user else None),
-        now=svc.clock.now(),
+    known = await svc.storage.chat(tg_chat.id)
+    if known is not None and known.active:
+        context.chat = known
+        return
+    language = language_for(user.language_code if user else None)
+    if known is None and tg_chat.type != ChatType.PRIVATE and not await _is_admin(context, update):
+        # A group's language is its administrators' choice (the adder's, see
+        # membership), never that of whoever happens to speak first.
+        language = DEFAULT_LANGUAGE
+    context.chat, context.chat_created = await svc.storage.ensure_chat(
+        tg_chat.id, type=tg_chat.type, title=tg_chat.title, language=language, now=svc.clock.now()
     )
+
+
+async def _is_admin(context: BotContext, update: Update) -> bool:
+    tg_chat, user = update.effective_chat, update.effective_user
+    if tg_chat is None or user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(tg_chat.id, user.id)
+    except TelegramError as error:
+        log.warning("getChatMember failed for chat %s: %s", tg_chat.id, error)
+        return False
+    return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
 async def may_change(update: Update, context: BotContext) -> bool:
@@ -90,15 +107,7 @@ async def may_change(update: Update, context: BotContext) -> bool:
         and message.sender_chat.id == chat.id
     ):
         return True  # an anonymous administrator, posting as the group itself
-    user = update.effective_user
-    if user is None:
-        return False
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError as error:
-        log.warning("getChatMember failed for chat %s: %s", chat.id, error)
-        return False
-    return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+    return await _is_admin(context, update)
 
 
 def changes_settings(handler: Handler) -> Handler:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -10,13 +10,16 @@ from bot.i18n import t
 from bot.telegram_app.callbacks import ALL, NONE, more_data, picker_data
 from rules import RuleSet
 
+ON_MARK = "✅"
+OFF_MARK = "⬜"
+
 
 def picker(rules: RuleSet, subscribed: Collection[str], lang: str) -> InlineKeyboardMarkup:
-    """One toggle per category (two per row), then all / none."""
+    """One toggle per category (two per row), then all / none; each carries what it shows."""
     buttons = [
         InlineKeyboardButton(
-            f"{'✅' if c.id in subscribed else '⬜'} {c.name(lang)}",
-            callback_data=picker_data(c.id),
+            f"{ON_MARK if c.id in subscribed else OFF_MARK} {c.name(lang)}",
+            callback_data=picker_data(c.id, shown_on=c.id in subscribed),
         )
         for c in rules.categories
     ]
@@ -30,8 +33,20 @@ def picker(rules: RuleSet, subscribed: Collection[str], lang: str) -> InlineKeyb
     return InlineKeyboardMarkup(rows)
 
 
-def more_button(lang: str, offset: int, category: str | None) -> InlineKeyboardMarkup:
-    """The /latest "more" button: the next page starts at `offset` (data fits in 64 bytes)."""
+def shown_on(markup: InlineKeyboardMarkup | None, data: str) -> bool | None:
+    """Whether the pressed button (by its data) showed ✅; None if the keyboard is not at hand."""
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            if button.callback_data == data and isinstance(button.text, str):
+                return button.text.startswith(ON_MARK)
+    return None
+
+
+def more_button(lang: str, offset: int, categories: Sequence[str]) -> InlineKeyboardMarkup | None:
+    """The /latest "more" button (None when its data would not fit Telegram's 64 bytes)."""
+    data = more_data(offset, categories)
+    if len(data.encode()) > 64:
+        return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(lang, "latest_more"), callback_data=more_data(offset, category))]]
+        [[InlineKeyboardButton(t(lang, "latest_more"), callback_data=data)]]
     )

@@ -7,6 +7,7 @@ planner's release time) and wakes the delivery worker when they fall due now.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from telegram import Update
@@ -19,7 +20,7 @@ from bot.delivery.times import (
     release_time,
     valid_timezone,
 )
-from bot.i18n import t
+from bot.i18n import N_, t
 from bot.models import ChatRow
 from bot.storage import MAX_KEYWORDS
 from bot.telegram_app.context import BotContext
@@ -28,10 +29,41 @@ from bot.telegram_app.replies import OFF_WORDS, ON_WORDS, folded, reply
 from rules import KeywordMatcher
 
 MAX_KEYWORD_LENGTH = 100
+MIN_KEYWORD_LETTERS = 3
+MIN_EXACT_LETTERS = 2  # "=EV": an exact word may be shorter, a single letter never
 _HOURLY = {"hourly", "saatlik"}
 _DAILY = {"daily", "gunluk"}
 _ADD = {"add", "ekle"}
+ADDED = {True: N_("keyword_added"), False: N_("keyword_exists")}
+ON_OFF = {True: N_("on"), False: N_("off")}
 _REMOVE = {"remove", "rm", "delete", "sil", "cikar"}
+
+
+def keyword_problem(term: str) -> tuple[str, dict[str, object]] | None:
+    """Why a term cannot be a keyword, as (catalog key, values); None if it can.
+
+    A term with fewer than MIN_KEYWORD_LETTERS letters or digits would match
+    nearly every story (`a`), unless it is exact (`=EV`): then only the word itself.
+    """
+    if len(term) > MAX_KEYWORD_LENGTH:
+        return N_("keyword_too_long"), {"limit": MAX_KEYWORD_LENGTH}
+    exclude = term.startswith("-")
+    body = term[1:].strip() if exclude else term
+    if not body:
+        return N_("keyword_empty_exclusion"), {}
+    letters = sum(ch.isalnum() for ch in body)
+    if letters == 0:
+        return N_("keyword_no_letters"), {}
+    try:
+        KeywordMatcher.compile([term])
+    except ValueError:
+        inner = body.lstrip("=").rstrip("*")
+        if "=" in inner or "*" in inner or (body.startswith("=") and body.endswith("*")):
+            return N_("keyword_bad_markers"), {}
+        return N_("keyword_invalid"), {}
+    if letters < (MIN_EXACT_LETTERS if body.startswith("=") else MIN_KEYWORD_LETTERS):
+        return N_("keyword_too_short"), {"minimum": MIN_KEYWORD_LETTERS}
+    return None
 
 
 async def keywords(update: Update, context: BotContext) -> None:
@@ -58,18 +90,16 @@ async def keywords(update: Update, context: BotContext) -> None:
     # Quoted back in the reply: never more than a keyword may be long.
     shown = html.escape(shorten(term, MAX_KEYWORD_LENGTH))
     if action in _ADD:
-        try:
-            if len(term) > MAX_KEYWORD_LENGTH:
-                raise ValueError(f"longer than {MAX_KEYWORD_LENGTH} characters")
-            KeywordMatcher.compile([term])
-        except ValueError as error:
-            await reply(update, t(lang, "keyword_invalid", error=html.escape(str(error))))
+        problem = keyword_problem(term)
+        if problem is not None:
+            key, values = problem
+            await reply(update, t(lang, key, **values))
             return
         if len(await svc.storage.keywords(chat.id)) >= MAX_KEYWORDS:
             await reply(update, t(lang, "keywords_full", limit=MAX_KEYWORDS))
             return
         added = await svc.storage.add_keyword(chat.id, term)
-        await reply(update, t(lang, "keyword_added" if added else "keyword_exists", term=shown))
+        await reply(update, t(lang, ADDED[added], term=shown))
         return
     removed = await svc.storage.remove_keyword(chat.id, term)
     if removed is None:
@@ -96,6 +126,29 @@ async def _apply_prefs(context: BotContext, **values: Any) -> tuple[ChatRow, int
 
 def _released(lang: str, count: int) -> str:
     return t(lang, "released", count=count) if count else ""
+
+
+_AM_PM = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?m\.?", re.IGNORECASE)
+
+
+def twenty_four_hour(text: str) -> str:
+    """`10pm-7am` → `22:00-07:00`; `12am` is midnight, `12pm` noon; other text is kept."""
+
+    def convert(match: re.Match[str]) -> str:
+        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+        if not 1 <= hour <= 12:
+            return match.group(0)
+        hour = hour % 12 + (12 if match.group(3).lower() == "p" else 0)
+        return f"{hour:02d}:{minute:02d}"
+
+    return _AM_PM.sub(convert, text)
+
+
+def zone_label(name: str) -> str:
+    """How a zone is shown: `Etc/GMT-3` (IANA's inverted sign) as `UTC+3`."""
+    if name.startswith("Etc/GMT") and name[7:8] in {"+", "-"}:
+        return f"UTC{'-' if name[7] == '+' else '+'}{name[8:]}"
+    return name
 
 
 @changes_settings
@@ -130,7 +183,7 @@ async def quiet(update: Update, context: BotContext) -> None:
         _, count = await _apply_prefs(context, quiet_start=None, quiet_end=None)
         await reply(update, t(lang, "quiet_off", released=_released(lang, count)))
         return
-    window = parse_quiet_range(text)
+    window = parse_quiet_range(twenty_four_hour(text))
     if window is None:
         await reply(update, t(lang, "quiet_usage"))
         return
@@ -155,7 +208,7 @@ async def timezone(update: Update, context: BotContext) -> None:
         await reply(update, t(lang, "timezone_unknown", timezone=shown))
         return
     await _apply_prefs(context, timezone=name)
-    await reply(update, t(lang, "timezone_set", timezone=name))
+    await reply(update, t(lang, "timezone_set", timezone=html.escape(zone_label(name))))
 
 
 @changes_settings
@@ -166,10 +219,10 @@ async def preview(update: Update, context: BotContext) -> None:
     lang = chat.language
     word = folded(args[0]) if len(args) == 1 else ""
     if word not in ON_WORDS | OFF_WORDS:
-        state = t(lang, "on" if chat.link_preview else "off")
+        state = t(lang, ON_OFF[chat.link_preview])
         await reply(update, t(lang, "preview_usage", state=state))
         return
     svc = context.svc
     await svc.storage.update_chat(chat.id, svc.clock.now(), link_preview=word in ON_WORDS)
-    state = t(lang, "on" if word in ON_WORDS else "off")
+    state = t(lang, ON_OFF[word in ON_WORDS])
     await reply(update, t(lang, "preview_set", state=state))

@@ -669,6 +669,11 @@ class FakeTelegram:
         self.unavailable_for = 0
         #: setMyCommands state, keyed by (scope as JSON, language_code).
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
+        # answerInlineQuery: query id -> the results given.
+        self._open_inline: set[str] = set()
+        self.inline_answers: dict[str, list[JSONDict]] = {}
+        # setMyDescription / setMyShortDescription: (kind, language_code) -> text.
+        self.descriptions: dict[tuple[str, str], str] = {}
         #: answerCallbackQuery params by callback query id.
         self.callback_answers: dict[str, dict[str, Any]] = {}
         #: Chat actions sent (chat_id, action), in order.
@@ -939,6 +944,31 @@ class FakeTelegram:
                 {"type": "bot_command", "offset": 0, "length": _u16(command.group(0))}
             ]
         return self.push_update({"message": message})
+
+    def inline_query(
+        self, user_id: int, query: str, *, language_code: str | None = "en"
+    ) -> JSONDict:
+        """A user types ``@bot <query>`` in some chat: queue the ``inline_query`` update."""
+        user = self._user(user_id, user_id, "private", language_code, "Test", None)
+        query_id = f"iq{next(self._callback_ids)}"
+        self._open_inline.add(query_id)
+        return self.push_update(
+            {"inline_query": {"id": query_id, "from": user, "query": query, "offset": ""}}
+        )
+
+    def edit_sent(self, update: JSONDict, text: str) -> JSONDict:
+        """The user edits the message of an update from `send_message`: queue `edited_message`."""
+        message = dict(update["message"])
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        command = _BOT_COMMAND_RE.match(text)
+        if command:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _u16(command.group(0))}
+            ]
+        else:
+            message.pop("entities", None)
+        return self.push_update({"edited_message": message})
 
     def press_button(
         self,
@@ -1477,6 +1507,46 @@ class FakeTelegram:
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
         return True
+
+    def _set_description(self, kind: str, params: dict[str, Any], limit: int) -> bool:
+        text = str(params.get(kind) or "")
+        if len(text) > limit:
+            raise _ApiError(400, f"Bad Request: {kind.upper()}_INVALID")
+        key = (kind, str(params.get("language_code") or ""))
+        if text:
+            self.descriptions[key] = text
+        else:
+            self.descriptions.pop(key, None)
+        return True
+
+    async def _m_answerInlineQuery(self, params: dict[str, Any]) -> Any:
+        query_id = str(params.get("inline_query_id") or "")
+        if query_id not in self._open_inline:
+            raise _ApiError(400, "Bad Request: query is too old or query ID is invalid")
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise _ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            if content.get("parse_mode") == "HTML":
+                parse_html(str(content.get("message_text", "")))  # raises on bad markup
+        self._open_inline.discard(query_id)
+        self.inline_answers[query_id] = results
+        return True
+
+    async def _m_setMyDescription(self, params: dict[str, Any]) -> Any:
+        return self._set_description("description", params, 512)
+
+    async def _m_setMyShortDescription(self, params: dict[str, Any]) -> Any:
+        return self._set_description("short_description", params, 120)
+
+    async def _m_getMyDescription(self, params: dict[str, Any]) -> Any:
+        key = ("description", str(params.get("language_code") or ""))
+        return {"description": self.descriptions.get(key, "")}
+
+    async def _m_getMyShortDescription(self, params: dict[str, Any]) -> Any:
+        key = ("short_description", str(params.get("language_code") or ""))
+        return {"short_description": self.descriptions.get(key, "")}
 
     async def _m_getMyCommands(self, params: dict[str, Any]) -> Any:
         key = (_scope_key(params.get("scope")), str(params.get("language_code") or ""))
