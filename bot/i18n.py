@@ -76,6 +76,17 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "why_button": "Why?",
         "why_categories": "Sent because this chat follows {categories}. Matched: {explanation}",
         "why_missing": "This alert is too old to explain.",
+        "feedback_button": "Wrong category?",
+        "feedback_title": (
+            "Pick the right categories for this story (✅ chosen), or “not relevant”, "
+            "then Save. The rules gave: {rules}"
+        ),
+        "feedback_not_relevant": "Not relevant",
+        "feedback_save": "💾 Save",
+        "feedback_cancel": "Cancel",
+        "feedback_saved": "Saved as a labelled example: {categories}",
+        "feedback_empty": "Pick at least one category or “not relevant”.",
+        "feedback_gone": "This story is no longer stored.",
         "none": "none",
         "source": "Source",
         "also": "also",
@@ -212,6 +223,17 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "why_categories": "Bu sohbet {categories} kategorisini takip ettiği için gönderildi. "
         "Eşleşen: {explanation}",
         "why_missing": "Bu uyarı açıklanamayacak kadar eski.",
+        "feedback_button": "Yanlış kategori mi?",
+        "feedback_title": (
+            "Bu haber için doğru kategorileri (✅ seçili) ya da “ilgisiz”i seçip Kaydet'e "
+            "basın. Kuralların verdiği: {rules}"
+        ),
+        "feedback_not_relevant": "İlgisiz",
+        "feedback_save": "💾 Kaydet",
+        "feedback_cancel": "Vazgeç",
+        "feedback_saved": "Etiketli örnek olarak kaydedildi: {categories}",
+        "feedback_empty": "En az bir kategori ya da “ilgisiz” seçin.",
+        "feedback_gone": "Bu haber artık saklanmıyor.",
         "none": "yok",
         "source": "Kaynak",
         "also": "ayrıca",

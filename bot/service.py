@@ -265,7 +265,9 @@ class Service:
         self.worker = DeliveryWorker(
             storage,
             sender,
-            AlertRenderer(self.current_rules, ZoneInfo(settings.timezone)),
+            AlertRenderer(
+                self.current_rules, ZoneInfo(settings.timezone), settings.admin_ids
+            ),
             self.clock,
             rate_per_second=settings.send_rate,
             metrics=self.metrics,

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rules import (
     CATEGORY_IDS,
@@ -24,9 +25,20 @@ from rules import (
 )
 from rules.suggest import format_suggestions, suggest_terms
 
-__all__ = ["cmd_check_rules", "cmd_classify", "cmd_eval_rules", "cmd_suggest_terms", "register"]
+if TYPE_CHECKING:
+    from bot.models import FeedbackRow
+
+__all__ = [
+    "cmd_check_rules",
+    "cmd_classify",
+    "cmd_eval_rules",
+    "cmd_suggest_terms",
+    "feedback_items",
+    "register",
+]
 
 RULES_ENV = "EVBOT_RULES_FILE"
+DATABASE_ENV = "EVBOT_DATABASE_URL"
 
 
 def _rules_path(explicit: str | None) -> Path:
@@ -70,8 +82,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="score the rules on a labelled corpus",
         description="Per-category precision/recall/F1 on a JSON Lines corpus with gold labels.",
     )
-    ev.add_argument("corpus", help="JSON Lines file with id, title, summary, gold, also_ok")
+    ev.add_argument(
+        "corpus", nargs="?", help="JSON Lines file with id, title, summary, gold, also_ok"
+    )
     ev.add_argument("--rules", metavar="FILE", help=f"rules file (default: ${RULES_ENV})")
+    ev.add_argument(
+        "--feedback",
+        action="store_true",
+        help=f"also score the editors' stored corrections (database from ${DATABASE_ENV})",
+    )
     ev.add_argument("--min-macro-f1", type=float, help="exit 1 if macro F1 is below this")
     ev.add_argument(
         "--max-false-alarms", type=float, help="exit 1 if the false-alarm rate (0-1) is above this"
@@ -213,19 +232,82 @@ def cmd_suggest_terms(args: argparse.Namespace) -> int:
 
 def cmd_eval_rules(args: argparse.Namespace) -> int:
     """evbot eval-rules: print the report; exit 1 if a given target is missed."""
+    if not args.corpus and not args.feedback:
+        print("give a corpus file, --feedback, or both", file=sys.stderr)
+        return 2
     ruleset = _load(args.rules, sys.stderr)
     if ruleset is None:
         return 2
-    items = _read_corpus(args.corpus)
-    if items is None:
-        return 2
-    report = evaluate(ruleset, items)
-    print(report.format())
+    sets: list[tuple[str, list[dict[str, Any]]]] = []
+    if args.corpus:
+        items = _read_corpus(args.corpus)
+        if items is None:
+            return 2
+        sets.append((args.corpus, items))
+    if args.feedback:
+        stored = _read_feedback()
+        if stored is None:
+            return 2
+        sets.append((f"stored corrections ({len(stored)})", stored))
     failed = []
-    if args.min_macro_f1 is not None and report.macro_f1 < args.min_macro_f1:
-        failed.append(f"macro F1 {report.macro_f1:.3f} < {args.min_macro_f1}")
-    if args.max_false_alarms is not None and report.false_alarm_rate > args.max_false_alarms:
-        failed.append(f"false alarms {report.false_alarm_rate:.1%} > {args.max_false_alarms:.1%}")
+    for name, items in sets:
+        report = evaluate(ruleset, items)
+        if len(sets) > 1:
+            print(f"== {name} ==")
+        print(report.format())
+        if len(sets) > 1:
+            print()
+        if args.min_macro_f1 is not None and report.macro_f1 < args.min_macro_f1:
+            failed.append(f"{name}: macro F1 {report.macro_f1:.3f} < {args.min_macro_f1}")
+        if args.max_false_alarms is not None and report.false_alarm_rate > args.max_false_alarms:
+            failed.append(
+                f"{name}: false alarms {report.false_alarm_rate:.1%} > {args.max_false_alarms:.1%}"
+            )
     for message in failed:
         print(f"TARGET MISSED: {message}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _read_feedback() -> list[dict[str, Any]] | None:
+    """The stored corrections as corpus items (the latest per story), or None after saying why."""
+    from bot.settings import DEFAULT_DATABASE_URL
+
+    url = os.environ.get(DATABASE_ENV, "").strip() or DEFAULT_DATABASE_URL
+    try:
+        rows = asyncio.run(_stored_feedback(url))
+    except Exception as exc:  # any database error: the command explains and exits
+        print(
+            f"cannot read the stored corrections from ${DATABASE_ENV}: {exc}\n"
+            "(is the schema current? run: evbot db upgrade)",
+            file=sys.stderr,
+        )
+        return None
+    return feedback_items(rows)
+
+
+async def _stored_feedback(url: str) -> list[FeedbackRow]:
+    # Imported here so the rules commands do not load the database layer.
+    from bot.storage import Storage
+
+    storage = await Storage.open(url, migrate=False)
+    try:
+        return await storage.feedback()
+    finally:
+        await storage.close()
+
+
+def feedback_items(rows: list[FeedbackRow]) -> list[dict[str, Any]]:
+    """Corrections as labelled items for `evaluate`; a story corrected twice counts once (last)."""
+    latest: dict[object, FeedbackRow] = {}
+    for row in rows:
+        latest[row.item_id if row.item_id is not None else f"row{row.id}"] = row
+    return [
+        {
+            "id": f"feedback-{row.id}",
+            "title": row.title,
+            "summary": row.summary,
+            "language": row.language,
+            "gold": list(row.categories),
+        }
+        for row in latest.values()
+    ]

@@ -25,8 +25,13 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.telegram_app import admin, buttons, commands, membership, preferences
-from bot.telegram_app.callbacks import MORE_PATTERN, PICKER_PATTERN, WHY_PATTERN
+from bot.telegram_app import admin, buttons, commands, feedback, membership, preferences
+from bot.telegram_app.callbacks import (
+    FEEDBACK_PATTERN,
+    MORE_PATTERN,
+    PICKER_PATTERN,
+    WHY_PATTERN,
+)
 from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication, Services
 from bot.telegram_app.errors import on_error
 from bot.telegram_app.gates import Handler, load_chat, throttle_gate
@@ -89,6 +94,7 @@ def install(application: AnyApplication, svc: Services) -> None:
     application.add_handler(CallbackQueryHandler(buttons.on_picker, pattern=PICKER_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_why, pattern=WHY_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_more, pattern=MORE_PATTERN))
+    application.add_handler(CallbackQueryHandler(feedback.on_feedback, pattern=FEEDBACK_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_unknown_button))
     application.add_error_handler(on_error)
 
