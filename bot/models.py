@@ -249,3 +249,18 @@ class Candidate:
     chat: ChatRow
     categories: frozenset[str]  # which of the asked-for categories it follows
     keywords: tuple[str, ...] = ()  # its personal terms ("-term" excludes)
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """An editor's correction of a story's categories: a labelled example for the rules."""
+
+    id: int
+    item_id: int | None  # None once the story itself was pruned
+    title: str
+    summary: str
+    language: str | None
+    categories: tuple[str, ...]  # what the editor chose; () means "not relevant"
+    rule_categories: tuple[str, ...]  # what the rules gave the story
+    user_id: int
+    created_at: datetime

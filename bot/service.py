@@ -341,7 +341,9 @@ class Service:
         self.worker = DeliveryWorker(
             self.storage,
             sender,
-            AlertRenderer(self.current_rules, ZoneInfo(self.settings.timezone)),
+            AlertRenderer(
+                self.current_rules, ZoneInfo(settings.timezone), settings.admin_ids
+            ),
             self.clock,
             rate_per_second=self.settings.send_rate,
             metrics=self.metrics,

@@ -1,4 +1,4 @@
-"""The rules subcommands of the evbot CLI: classify, check-rules, eval-rules.
+"""The rules subcommands of the evbot CLI: classify, check-rules, eval-rules, suggest-terms.
 
 ``register(subparsers)`` is called by bot.cli.main; each command returns its exit code.
 """
@@ -6,14 +6,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rules import (
+    CATEGORY_IDS,
     DEFAULT_RULES_PATH,
     RulesError,
     RuleSet,
@@ -21,10 +23,22 @@ from rules import (
     evaluate,
     load_rules,
 )
+from rules.suggest import format_suggestions, suggest_terms
 
-__all__ = ["cmd_check_rules", "cmd_classify", "cmd_eval_rules", "register"]
+if TYPE_CHECKING:
+    from bot.models import FeedbackRow
+
+__all__ = [
+    "cmd_check_rules",
+    "cmd_classify",
+    "cmd_eval_rules",
+    "cmd_suggest_terms",
+    "feedback_items",
+    "register",
+]
 
 RULES_ENV = "EVBOT_RULES_FILE"
+DATABASE_ENV = "EVBOT_DATABASE_URL"
 
 
 def _rules_path(explicit: str | None) -> Path:
@@ -68,13 +82,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="score the rules on a labelled corpus",
         description="Per-category precision/recall/F1 on a JSON Lines corpus with gold labels.",
     )
-    ev.add_argument("corpus", help="JSON Lines file with id, title, summary, gold, also_ok")
+    ev.add_argument(
+        "corpus", nargs="?", help="JSON Lines file with id, title, summary, gold, also_ok"
+    )
     ev.add_argument("--rules", metavar="FILE", help=f"rules file (default: ${RULES_ENV})")
+    ev.add_argument(
+        "--feedback",
+        action="store_true",
+        help=f"also score the editors' stored corrections (database from ${DATABASE_ENV})",
+    )
     ev.add_argument("--min-macro-f1", type=float, help="exit 1 if macro F1 is below this")
     ev.add_argument(
         "--max-false-alarms", type=float, help="exit 1 if the false-alarm rate (0-1) is above this"
     )
     ev.set_defaults(func=cmd_eval_rules)
+
+    sug = subparsers.add_parser(
+        "suggest-terms",
+        help="propose terms that would fix the rules' misses on a labelled corpus",
+        description=(
+            "Per category, words and two-word phrases of the labelled texts that would fix "
+            "the most misses if added as an 'any' term, with the precision and recall the "
+            "category would then have on this corpus. Nothing is changed."
+        ),
+    )
+    sug.add_argument("corpus", help="JSON Lines file with id, title, summary, gold, also_ok")
+    sug.add_argument("--rules", metavar="FILE", help=f"rules file (default: ${RULES_ENV})")
+    sug.add_argument("--top", type=int, default=10, help="terms per category (default 10)")
+    sug.add_argument(
+        "--category", action="append", choices=CATEGORY_IDS, help="only this category (repeatable)"
+    )
+    sug.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sug.set_defaults(func=cmd_suggest_terms)
 
 
 def _read_lines(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
@@ -153,34 +192,122 @@ def cmd_check_rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval_rules(args: argparse.Namespace) -> int:
-    """evbot eval-rules: print the report; exit 1 if a given target is missed."""
-    ruleset = _load(args.rules, sys.stderr)
-    if ruleset is None:
-        return 2
+def _read_corpus(path: str) -> list[dict[str, Any]] | None:
+    """The JSON objects of a JSON Lines corpus, or None after printing why it cannot be read."""
     items: list[dict[str, Any]] = []
     try:
-        with open(args.corpus, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
                 try:
                     item = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    print(f"{args.corpus}:{number}: invalid JSON ({exc.msg})", file=sys.stderr)
-                    return 2
+                    print(f"{path}:{number}: invalid JSON ({exc.msg})", file=sys.stderr)
+                    return None
                 if isinstance(item, dict):
                     items.append(item)
     except OSError as exc:
         print(f"cannot read corpus: {exc}", file=sys.stderr)
+        return None
+    return items
+
+
+def cmd_suggest_terms(args: argparse.Namespace) -> int:
+    """evbot suggest-terms: per category, the terms that would fix the most misses."""
+    ruleset = _load(args.rules, sys.stderr)
+    if ruleset is None:
         return 2
-    report = evaluate(ruleset, items)
-    print(report.format())
+    items = _read_corpus(args.corpus)
+    if items is None:
+        return 2
+    found = suggest_terms(ruleset, items, top=max(args.top, 1), categories=args.category)
+    if args.json:
+        out = {cat: [s.to_json() for s in terms] for cat, terms in found.items()}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(format_suggestions(found))
+    return 0
+
+
+def cmd_eval_rules(args: argparse.Namespace) -> int:
+    """evbot eval-rules: print the report; exit 1 if a given target is missed."""
+    if not args.corpus and not args.feedback:
+        print("give a corpus file, --feedback, or both", file=sys.stderr)
+        return 2
+    ruleset = _load(args.rules, sys.stderr)
+    if ruleset is None:
+        return 2
+    sets: list[tuple[str, list[dict[str, Any]]]] = []
+    if args.corpus:
+        items = _read_corpus(args.corpus)
+        if items is None:
+            return 2
+        sets.append((args.corpus, items))
+    if args.feedback:
+        stored = _read_feedback()
+        if stored is None:
+            return 2
+        sets.append((f"stored corrections ({len(stored)})", stored))
     failed = []
-    if args.min_macro_f1 is not None and report.macro_f1 < args.min_macro_f1:
-        failed.append(f"macro F1 {report.macro_f1:.3f} < {args.min_macro_f1}")
-    if args.max_false_alarms is not None and report.false_alarm_rate > args.max_false_alarms:
-        failed.append(f"false alarms {report.false_alarm_rate:.1%} > {args.max_false_alarms:.1%}")
+    for name, items in sets:
+        report = evaluate(ruleset, items)
+        if len(sets) > 1:
+            print(f"== {name} ==")
+        print(report.format())
+        if len(sets) > 1:
+            print()
+        if args.min_macro_f1 is not None and report.macro_f1 < args.min_macro_f1:
+            failed.append(f"{name}: macro F1 {report.macro_f1:.3f} < {args.min_macro_f1}")
+        if args.max_false_alarms is not None and report.false_alarm_rate > args.max_false_alarms:
+            failed.append(
+                f"{name}: false alarms {report.false_alarm_rate:.1%} > {args.max_false_alarms:.1%}"
+            )
     for message in failed:
         print(f"TARGET MISSED: {message}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _read_feedback() -> list[dict[str, Any]] | None:
+    """The stored corrections as corpus items (the latest per story), or None after saying why."""
+    from bot.settings import DEFAULT_DATABASE_URL
+
+    url = os.environ.get(DATABASE_ENV, "").strip() or DEFAULT_DATABASE_URL
+    try:
+        rows = asyncio.run(_stored_feedback(url))
+    except Exception as exc:  # any database error: the command explains and exits
+        print(
+            f"cannot read the stored corrections from ${DATABASE_ENV}: {exc}\n"
+            "(is the schema current? run: evbot db upgrade)",
+            file=sys.stderr,
+        )
+        return None
+    return feedback_items(rows)
+
+
+async def _stored_feedback(url: str) -> list[FeedbackRow]:
+    # Imported here so the rules commands do not load the database layer.
+    from bot.storage import Storage
+
+    storage = await Storage.open(url, migrate=False)
+    try:
+        return await storage.feedback()
+    finally:
+        await storage.close()
+
+
+def feedback_items(rows: list[FeedbackRow]) -> list[dict[str, Any]]:
+    """Corrections as labelled items for `evaluate`; a story corrected twice counts once (last)."""
+    latest: dict[object, FeedbackRow] = {}
+    for row in rows:
+        latest[row.item_id if row.item_id is not None else f"row{row.id}"] = row
+    return [
+        {
+            "id": f"feedback-{row.id}",
+            "title": row.title,
+            "summary": row.summary,
+            "language": row.language,
+            "gold": list(row.categories),
+        }
+        for row in latest.values()
+    ]

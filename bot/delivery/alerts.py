@@ -7,18 +7,34 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from bot.delivery.render import AlertView, RenderedMessage, item_view, render_alert, render_digest
+from bot.delivery.render import (
+    AlertView,
+    Button,
+    RenderedMessage,
+    item_view,
+    render_alert,
+    render_digest,
+)
 from bot.delivery.times import zone
+from bot.i18n import t
 from bot.models import Delivery
+from bot.telegram_app.callbacks import feedback_data
 from rules import RuleSet
 
 
 class AlertRenderer:
     """Renders rows in their chat's language with the rules in force."""
 
-    def __init__(self, rules: Callable[[], RuleSet], tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        rules: Callable[[], RuleSet],
+        tz: ZoneInfo,
+        feedback_chats: frozenset[int] = frozenset(),
+    ) -> None:
         self.rules = rules
         self.tz = tz
+        # Admins' private chats: their alerts also offer "wrong category?".
+        self.feedback_chats = feedback_chats
 
     def view(self, delivery: Delivery) -> AlertView:
         """What one row's alert shows (with the chat's keyword that matched, if any)."""
@@ -40,12 +56,17 @@ class AlertRenderer:
         view = self.view(delivery)
         if compact:
             view = replace(view, summary="", hashtags=())
-        return render_alert(
+        message = render_alert(
             view,
             lang=delivery.chat_language,
             tz=self.zone(delivery),
             link_preview=delivery.link_preview,
         )
+        if delivery.chat_id in self.feedback_chats:
+            label = t(delivery.chat_language, "feedback_button")
+            extra = Button(label, feedback_data(view.item_id))
+            message = replace(message, buttons=(*message.buttons, extra))
+        return message
 
     def many(self, deliveries: Sequence[Delivery]) -> list[RenderedMessage]:
         """A chat's burst or digest as as few messages as Telegram's limit allows."""

@@ -4,7 +4,8 @@
 aggregate over a shared base (the connection): `feeds` (catalog, fetch state,
 leases, seen identities), `stories` (a poll's batch in one transaction,
 sources, retention), `chats` (subscriptions, preferences, keywords, the
-audience of new stories) and `outbox` (queued messages until they end).
+audience of new stories), `outbox` (queued messages until they end) and
+`feedback` (editors' corrections of stories' categories).
 `schema` defines the tables, `db` makes engines and runs the Alembic
 migrations in `migrations/`, `leader` holds the lease SQL behind leader
 election, and `probes` answers the health endpoint. Row types live in `bot.models`.
@@ -16,6 +17,7 @@ transaction, so a crash leaves either all of them or none.
 
 from bot.storage.base import StorageBase
 from bot.storage.chats import MAX_KEYWORDS, PREF_COLUMNS, ChatsStore
+from bot.storage.feedback import FeedbackStore
 from bot.storage.feeds import FeedsStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.probes import ProbesStore
@@ -24,5 +26,7 @@ from bot.storage.stories import StoriesStore
 __all__ = ["MAX_KEYWORDS", "PREF_COLUMNS", "Storage"]
 
 
-class Storage(FeedsStore, StoriesStore, ChatsStore, OutboxStore, ProbesStore, StorageBase):
+class Storage(
+    FeedsStore, StoriesStore, ChatsStore, OutboxStore, ProbesStore, FeedbackStore, StorageBase
+):
     """The one gateway to the database."""

@@ -250,3 +250,20 @@ leader_lease = Table(
     Column("acquired_at", DateTime(timezone=True), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),
 )
+
+# Editors' corrections (migration 0006): the story's text is copied so the
+# example outlives the story's retention.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="SET NULL"), nullable=True),
+    Column("title", CleanText, nullable=False),
+    Column("summary", CleanText, nullable=False, default=""),
+    Column("language", String(8), nullable=True),
+    Column("categories", Text, nullable=False, default=""),  # comma-separated ids
+    Column("rule_categories", Text, nullable=False, default=""),
+    Column("user_id", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_feedback_created_at", "created_at"),
+)

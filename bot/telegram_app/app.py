@@ -28,8 +28,22 @@ from tenacity import (
 )
 
 from bot.i18n import t
-from bot.telegram_app import admin, buttons, commands, hints, inline, membership, preferences
-from bot.telegram_app.callbacks import MORE_PATTERN, PICKER_PATTERN, WHY_PATTERN
+from bot.telegram_app import (
+    admin,
+    buttons,
+    commands,
+    feedback,
+    hints,
+    inline,
+    membership,
+    preferences,
+)
+from bot.telegram_app.callbacks import (
+    FEEDBACK_PATTERN,
+    MORE_PATTERN,
+    PICKER_PATTERN,
+    WHY_PATTERN,
+)
 from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication, Services
 from bot.telegram_app.errors import on_error
 from bot.telegram_app.fencing import FencedRequest
@@ -101,6 +115,7 @@ def install(application: AnyApplication, svc: Services) -> None:
     application.add_handler(CallbackQueryHandler(buttons.on_picker, pattern=PICKER_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_why, pattern=WHY_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_more, pattern=MORE_PATTERN))
+    application.add_handler(CallbackQueryHandler(feedback.on_feedback, pattern=FEEDBACK_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_unknown_button))
     application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_error_handler(on_error)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 WHY_PREFIX = "why:"
 PICKER_PREFIX = "cat:"
 MORE_PREFIX = "more:"
+FEEDBACK_PREFIX = "fb:"
 ALL = "*all"
 NONE = "*none"
 
@@ -20,6 +21,7 @@ NONE = "*none"
 WHY_PATTERN = re.compile("^" + re.escape(WHY_PREFIX))
 PICKER_PATTERN = re.compile("^" + re.escape(PICKER_PREFIX))
 MORE_PATTERN = re.compile("^" + re.escape(MORE_PREFIX))
+FEEDBACK_PATTERN = re.compile("^" + re.escape(FEEDBACK_PREFIX))
 
 
 def why_data(item_id: int) -> str:
@@ -68,3 +70,41 @@ def parse_more(data: str) -> tuple[int, tuple[str, ...]] | None:
     if data == body or not sep or not offset.isdigit() or len(offset) > 6:
         return None
     return int(offset), tuple(c for c in categories.split(",") if c)
+
+
+# The admin's "wrong category?" editor. The choice so far travels in the data as
+# a bit mask over the contract's category order (bit n = category n, the next bit =
+# "not relevant"), so the editor keeps no state between presses.
+FEEDBACK_OPEN = "open"
+FEEDBACK_SAVE = "ok"
+FEEDBACK_CANCEL = "x"
+FEEDBACK_MAX_MASK = (1 << 16) - 1
+
+
+def feedback_data(item_id: int, mask: int | None = None, action: str = FEEDBACK_OPEN) -> str:
+    """An editor button: open it (no mask), toggle bit `action` (a digit string), save or cancel."""
+    if mask is None:
+        return f"{FEEDBACK_PREFIX}{item_id}"
+    return f"{FEEDBACK_PREFIX}{item_id}:{mask}:{action}"
+
+
+def parse_feedback(data: str) -> tuple[int, int | None, str] | None:
+    """(story id, mask or None, action) of an editor button: open, ok, x or a bit number."""
+    body = data.removeprefix(FEEDBACK_PREFIX)
+    if data == body:
+        return None
+    parts = body.split(":")
+    if not parts[0].isdigit() or len(parts[0]) > 18:
+        return None
+    item_id = int(parts[0])
+    if len(parts) == 1:
+        return item_id, None, FEEDBACK_OPEN
+    if len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 5:
+        return None
+    mask, action = int(parts[1]), parts[2]
+    if mask > FEEDBACK_MAX_MASK:
+        return None
+    is_bit = action.isdigit() and len(action) <= 2
+    if action not in (FEEDBACK_SAVE, FEEDBACK_CANCEL) and not is_bit:
+        return None
+    return item_id, mask, action
