@@ -342,7 +342,9 @@ class Service:
             self.storage,
             sender,
             AlertRenderer(
-                self.current_rules, ZoneInfo(settings.timezone), settings.admin_ids
+                self.current_rules,
+                ZoneInfo(self.settings.timezone),
+                self.settings.admin_ids,
             ),
             self.clock,
             rate_per_second=self.settings.send_rate,
