@@ -12,6 +12,7 @@ import asyncio
 import logging
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.clock import Clock, SystemClock
 from bot.delivery.alerts import AlertRenderer
+from bot.delivery.pacing import Pacer, SendGate
 from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import DeliveryWorker, Sender
 from bot.ingest.poll import Ingestor
@@ -241,6 +243,8 @@ class Service:
         assert storage is not None
         settings = self.settings
         sender: Sender
+        # One budget for everything this replica sends: replies first, then alerts.
+        gate = SendGate(Pacer(rate_per_second=settings.send_rate, clock=time.monotonic))
         if self.options.console:
             await self._ensure_console_chat(storage)
             sender = ConsoleSender(self.options.console_out)
@@ -257,18 +261,24 @@ class Service:
                 throttle=self.throttle,
             )
             self.application = build_application(
-                settings.telegram_token.get_secret_value(), settings.telegram_api_url, svc
+                settings.telegram_token.get_secret_value(),
+                settings.telegram_api_url,
+                svc,
+                gate=gate,
             )
             await storage.deactivate_chat(CONSOLE_CHAT_ID, "console mode off", self.clock.now())
             await self._start_telegram(self.application)
-            sender = TelegramSender(self.application.bot)
+            sender = TelegramSender(self.application.bot, paid_broadcast=settings.paid_broadcast)
         self.worker = DeliveryWorker(
             storage,
             sender,
             AlertRenderer(self.current_rules, ZoneInfo(settings.timezone)),
             self.clock,
-            rate_per_second=settings.send_rate,
             metrics=self.metrics,
+            gate=gate,
+            max_in_flight=settings.max_in_flight,
+            bundle_over=settings.bundle_over,
+            paid_broadcast=settings.paid_broadcast and not self.options.console,
         )
         self._worker_stop = asyncio.Event()
         self._tasks.append(asyncio.create_task(self.worker.run(self._worker_stop)))

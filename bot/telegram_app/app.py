@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
@@ -25,11 +26,13 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.delivery.pacing import Pacer, SendGate
 from bot.telegram_app import admin, buttons, commands, membership, preferences
 from bot.telegram_app.callbacks import MORE_PATTERN, PICKER_PATTERN, WHY_PATTERN
 from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication, Services
 from bot.telegram_app.errors import on_error
 from bot.telegram_app.gates import Handler, load_chat, throttle_gate
+from bot.telegram_app.limiter import PacedRateLimiter, PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +96,16 @@ def install(application: AnyApplication, svc: Services) -> None:
     application.add_error_handler(on_error)
 
 
-def build_application(token: str, api_url: str, svc: Services) -> AnyApplication:
-    """An Application talking to `{api_url}/bot{token}/{method}` with our handlers installed."""
+def build_application(
+    token: str, api_url: str, svc: Services, *, gate: SendGate | None = None
+) -> AnyApplication:
+    """An Application talking to `{api_url}/bot{token}/{method}` with our handlers installed.
+
+    Every request the handlers make is paced by `gate`, the budget the delivery
+    worker's alerts share (a fresh one at 30/s if none is given), and updates of
+    different chats are handled concurrently.
+    """
+    gate = gate or SendGate(Pacer(clock=time.monotonic))
     application = (
         ApplicationBuilder()
         .token(token)
@@ -102,7 +113,8 @@ def build_application(token: str, api_url: str, svc: Services) -> AnyApplication
         .base_file_url(f"{api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(False)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(PacedRateLimiter(gate))
         .build()
     )
     install(application, svc)
