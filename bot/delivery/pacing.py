@@ -114,6 +114,16 @@ class Pacer:
             self._chat_ready[chat_id] = max(now, slot) + self.chat_interval(chat_type)
         return max(0.0, slot - now)
 
+    def answered(self, chat_id: int, chat_type: str) -> None:
+        """A send to this chat was answered: its next one waits a full interval from now.
+
+        Telegram counts a message when it arrives, somewhere between our send and
+        its answer; counting the interval from the answer is the safe side when
+        sends overlap and a busy machine delays one of them on its way.
+        """
+        ready = self.clock() + self.chat_interval(chat_type)
+        self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), ready)
+
     def flood(self, chat_id: int, retry_after: float) -> bool:
         """Record a 429; returns True when it is judged global (everything pauses)."""
         now = self.clock()
@@ -156,7 +166,7 @@ class SendGate:
     def __init__(self, pacer: Pacer) -> None:
         self.pacer = pacer
         self._waiting: list[_Waiter] = []  # in grant order: urgent first, then by arrival
-        self._sending: set[int] = set()
+        self._sending: dict[int, str] = {}  # chat id -> chat type, while a send is in flight
         self._changed = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         self._seq = itertools.count()
@@ -221,8 +231,8 @@ class SendGate:
 
     def release(self, chat_id: int | None) -> None:
         """The send to this chat is answered: the chat may have its next one."""
-        if chat_id is not None:
-            self._sending.discard(chat_id)
+        if chat_id is not None and chat_id in self._sending:
+            self.pacer.answered(chat_id, self._sending.pop(chat_id))
             self._kick()
 
     def kick(self) -> None:
@@ -267,7 +277,7 @@ class SendGate:
                 continue
             pacer.reserve(chat, waiter.chat_type, paid=waiter.paid)
             if chat is not None:
-                self._sending.add(chat)
+                self._sending[chat] = waiter.chat_type
             self._waiting.remove(waiter)
             waiter.granted.set_result(None)
             lane_ready[waiter.paid] = pacer.lane_ready(paid=waiter.paid)
