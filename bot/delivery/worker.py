@@ -11,7 +11,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -212,6 +212,9 @@ class DeliveryWorker:
         self._active: set[int] = set()  # chats a task is serving now
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Semaphore(self.max_in_flight)
+        # The chats' tasks record outcomes one at a time: SQLite has one writer, and
+        # a pile of waiting writers outlasted its busy timeout ("database is locked").
+        self._writes = asyncio.Lock()
         self.sent = 0
         self.failed = 0
         self.dead = 0
@@ -309,6 +312,11 @@ class DeliveryWorker:
             log.exception("could not read the outbox")
             return None
 
+    async def _write(self, action: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Record an outcome, one write at a time."""
+        async with self._writes:
+            await action(*args)
+
     async def _send(
         self,
         chat_id: int,
@@ -351,7 +359,7 @@ class DeliveryWorker:
         except Exception as error:
             log.exception("could not render outbox rows %s", [r.id for r in chosen])
             for row in chosen:
-                await self.storage.mark_dead(row.id, f"render failed: {error}")
+                await self._write(self.storage.mark_dead, row.id, f"render failed: {error}")
             self._dead(len(chosen), "render")
             return
         first_id: int | None = None
@@ -365,7 +373,8 @@ class DeliveryWorker:
                 await self._handle_failure(chosen, message, failure)
                 return
             first_id = first_id if first_id is not None else message_id
-        await self.storage.mark_sent_many([r.id for r in chosen], first_id, self.clock.now())
+        ids = [r.id for r in chosen]
+        await self._write(self.storage.mark_sent_many, ids, first_id, self.clock.now())
         self._sent(chosen)
 
     async def _still_wanted(self, rows: list[Delivery]) -> list[Delivery]:
@@ -380,7 +389,7 @@ class DeliveryWorker:
                 skipped.setdefault(why, []).append(row.id)
         for why, ids in skipped.items():
             log.info("chat %s: %d queued rows skipped (%s)", rows[0].chat_id, len(ids), why)
-            await self.storage.mark_skipped(ids, why)
+            await self._write(self.storage.mark_skipped, ids, why)
             self.skipped += len(ids)
         if skipped:
             await self._notify()
@@ -448,9 +457,9 @@ class DeliveryWorker:
         ids = [r.id for r in rows]
         match action:
             case Deactivate():
-                await self.storage.deactivate_chat(chat_id, failure.description, now)
+                await self._write(self.storage.deactivate_chat, chat_id, failure.description, now)
             case Migrate(to=new_id):
-                await self.storage.migrate_chat(chat_id, new_id, now)
+                await self._write(self.storage.migrate_chat, chat_id, new_id, now)
             case ResendPlain() | Shorten():
                 if isinstance(action, Shorten) and len(rows) == 1:
                     retry = self.renderer.one(rows[0], compact=True)
@@ -479,15 +488,15 @@ class DeliveryWorker:
                         self.metrics.alert_failed(again.kind.value)
                     await self._apply(rows, retry, again, follow, attempts=attempts)
                     return
-                await self.storage.mark_sent_many(ids, message_id, self.clock.now())
+                await self._write(self.storage.mark_sent_many, ids, message_id, self.clock.now())
                 self._sent(rows)
             case Retry(at=at):
                 if failure.kind is FailureKind.FLOOD:
                     scope = self.pacer.flood(chat_id, (at - now).total_seconds())
                     log.warning("flood wait %s: %ss", "global" if scope else "chat", at - now)
                 for row_id in ids:
-                    await self.storage.mark_retry(row_id, failure.description, at)
+                    await self._write(self.storage.mark_retry, row_id, failure.description, at)
             case Dead():
                 for row_id in ids:
-                    await self.storage.mark_dead(row_id, failure.description)
+                    await self._write(self.storage.mark_dead, row_id, failure.description)
                 self._dead(len(ids), None)
