@@ -42,7 +42,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
             "/stop – pause all alerts · /resume – resume them\n"
             "/lang tr · /lang en – interface language\n"
             "/help – this text\n\n"
-            "Every alert has a <b>Why?</b> button that tells what put it in this chat.\n"
+            "Every alert has a <b>Why?</b> button that tells what put it in this chat. "
+            "When several stories arrive at once (and in digests) they come as one numbered "
+            "list, with a numbered <b>Why?</b> button for each story.\n"
             "Categories: {categories}"
         ),
         "picker_title": "Choose the categories this chat receives (✅ on, ⬜ off):",
@@ -175,7 +177,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
             "/lang tr · /lang en – arayüz dili\n"
             "/help – bu metin\n\n"
             "Her uyarıda, onu bu sohbete neyin getirdiğini söyleyen bir <b>Neden?</b> "
-            "düğmesi vardır.\nKategoriler: {categories}"
+            "düğmesi vardır. Aynı anda birkaç haber geldiğinde (ve özetlerde) haberler tek bir "
+            "numaralı liste olarak gelir; her haber için numaralı bir <b>Neden?</b> düğmesi "
+            "vardır.\nKategoriler: {categories}"
         ),
         "picker_title": "Bu sohbetin alacağı kategorileri seçin (✅ açık, ⬜ kapalı):",
         "picker_all": "Tümü",

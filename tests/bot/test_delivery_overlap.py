@@ -23,6 +23,7 @@ from bot.delivery.alerts import AlertRenderer
 from bot.delivery.pacing import Pacer, SendGate
 from bot.delivery.render import AlertView, RenderedMessage, render_digest
 from bot.delivery.worker import DeliveryWorker
+from bot.i18n import t
 from bot.models import CatalogFeed, FetchRecord
 from bot.storage import Storage
 from bot.telegram_app.callbacks import parse_why, why_data
@@ -198,6 +199,12 @@ async def test_the_bundle_threshold_is_a_setting(rig: Rig) -> None:
     worker = rig.worker(TelegramSender(rig.bot), fast_gate(), bundle_over=5)
     await rig.deliver(worker, 5)
     assert len(rig.tg.messages[1]) == 5  # five is not "more than five": one by one
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "numbered"), ("tr", "numaralı")])
+def test_help_tells_about_bundles_and_their_why_buttons(lang: str, words: str) -> None:
+    text = t(lang, "help", categories="")
+    assert words in text and t(lang, "why_button") in text
 
 
 def test_digest_numbers_follow_the_lines_and_buttons_name_their_story() -> None:
