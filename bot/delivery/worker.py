@@ -143,6 +143,8 @@ BUNDLE_OVER = 3
 COALESCE_OVER = BUNDLE_OVER  # the older name
 # Sends that may be in flight at once: enough to fill 30/s at a 300 ms round trip.
 MAX_IN_FLIGHT = 16
+# How often recording an outcome is tried before the error is left to the caller.
+WRITE_TRIES = 4
 
 
 class Renderer(Protocol):
@@ -313,9 +315,21 @@ class DeliveryWorker:
             return None
 
     async def _write(self, action: Callable[..., Awaitable[object]], *args: object) -> None:
-        """Record an outcome, one write at a time."""
+        """Record an outcome, one write at a time; a failed write is tried again.
+
+        A message that went out but was not recorded would go out again, so a
+        passing database error (a lock held too long) is worth a few more tries.
+        """
         async with self._writes:
-            await action(*args)
+            for attempt in range(WRITE_TRIES):
+                try:
+                    await action(*args)
+                    return
+                except Exception:
+                    if attempt + 1 == WRITE_TRIES:
+                        raise
+                    log.warning("recording a delivery failed; trying again", exc_info=True)
+                    await asyncio.sleep(0.5 * (attempt + 1))
 
     async def _send(
         self,
