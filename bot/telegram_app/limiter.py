@@ -115,29 +115,50 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats concurrently; one chat's updates in order, one at a time."""
+    """Updates of different chats concurrently; one chat's updates in order, one at a time.
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+    A chat's later updates wait for its earlier ones before they take one of
+    the `max_running` places, so a chat with a backlog never holds up others.
+    """
+
+    def __init__(self, max_running: int = 256) -> None:
+        # PTB's own bound is applied before we can see the chat; ours is applied after.
+        super().__init__(max_concurrent_updates=1_000_000)
+        self._room = asyncio.Semaphore(max_running)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def do_process_update(self, update: object, coroutine: Any) -> None:
         """Run the update's handlers once the same chat's earlier updates are done."""
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        self._pending += 1
+        self._idle.clear()
         try:
-            async with lock:
-                await coroutine
+            if chat is None:
+                async with self._room:
+                    await coroutine
+                return
+            lock = self._locks.setdefault(chat.id, asyncio.Lock())
+            self._users[chat.id] = self._users.get(chat.id, 0) + 1
+            try:
+                async with lock, self._room:
+                    await coroutine
+            finally:
+                self._users[chat.id] -= 1
+                if not self._users[chat.id]:
+                    del self._users[chat.id]
+                    del self._locks[chat.id]
         finally:
-            self._users[chat.id] -= 1
-            if not self._users[chat.id]:
-                del self._users[chat.id]
-                del self._locks[chat.id]
+            self._pending -= 1
+            if not self._pending:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once every update handed over so far has been handled."""
+        await self._idle.wait()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
