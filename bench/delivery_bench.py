@@ -6,14 +6,19 @@ The fake Bot API runs in its own process and enforces Telegram's limits
 chats and the queued alerts. With `--crash-after N` the service is killed
 with SIGKILL after N messages went out and started again; the report counts
 chats that never got their alert (lost) and extra messages (duplicates).
+`--answer-delay` makes the fake answer every request that late, like the real
+round trip to api.telegram.org (50-300 ms). `--crowd N` measures instead how
+fast N new users who send /start within `--crowd-seconds` get their welcome.
 
     python -m bench.delivery_bench [--chats 2000] [--stories 5] [--rate 30] [--crash-after 500]
+                                   [--answer-delay 0.1] [--crowd 2000 --crowd-seconds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import signal
@@ -54,6 +59,8 @@ class DeliveryReport:
     replicas: int = 1
     resumed_after_kill_seconds: float | None = None
     database: str = "sqlite"
+    answer_delay: float = 0.0
+    max_in_flight: int = 16
 
     @property
     def achieved_rate(self) -> float:
@@ -94,14 +101,16 @@ async def prepare(db_url: str, *, chats: int, stories: int) -> None:
 
 
 def start_service(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`evbot run` as a child process."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        cwd=env["EVBOT_WORKDIR"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """`evbot run` as a child process; its log goes to service.log in the work directory."""
+    log = (Path(env["EVBOT_WORKDIR"]) / "service.log").open("ab")
+    with log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env=env,
+            cwd=env["EVBOT_WORKDIR"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 async def _sent(tg: RemoteFakeTelegram) -> list[dict[str, Any]]:
@@ -118,6 +127,8 @@ async def run(
     db_url: str | None = None,
     replicas: int = 1,
     within: float = 600.0,
+    answer_delay: float = 0.0,
+    max_in_flight: int = 16,
 ) -> DeliveryReport:
     """Queue the burst, run `evbot run` until every chat has its alerts, measure.
 
@@ -136,6 +147,8 @@ async def run(
             "1",
             "--per-group-per-minute",
             "20",
+            "--answer-delay",
+            str(answer_delay),
         ]
         async with spawn_fake_telegram(*limits) as tg:
             env = {
@@ -145,6 +158,7 @@ async def run(
                 "EVBOT_DATABASE_URL": url,
                 "EVBOT_FEEDS_FILE": str(catalog),
                 "EVBOT_SEND_RATE": str(rate),
+                "EVBOT_MAX_IN_FLIGHT": str(max_in_flight),
                 "EVBOT_WORKDIR": tmp,
                 "PYTHONPATH": str(REPO),
             }
@@ -205,6 +219,8 @@ async def run(
             replicas=replicas,
             resumed_after_kill_seconds=takeover,
             database="postgresql" if url.startswith("postgres") else "sqlite",
+            answer_delay=answer_delay,
+            max_in_flight=max_in_flight,
         )
 
 
@@ -225,12 +241,118 @@ async def _wait_all(tg: RemoteFakeTelegram, chats: int, per_chat: int, within: f
         want = sum(per.values()) + missing
 
 
+@dataclass
+class CrowdReport:
+    """How a crowd of new users sending /start at once was answered."""
+
+    users: int
+    spread_seconds: float
+    answer_delay: float
+    welcomed: int
+    seconds_last_welcome: float
+    floods: int
+    sent_inside_retry_after: int
+    tracebacks: int
+    rate_limit: float
+
+    @property
+    def goal_seconds(self) -> float:
+        """Every welcome within N / rate + 2 s."""
+        return self.users / self.rate_limit + 2.0
+
+
+async def run_crowd(
+    *,
+    users: int,
+    spread_seconds: float = 5.0,
+    rate: float = 30.0,
+    answer_delay: float = 0.0,
+    within: float = 900.0,
+) -> CrowdReport:
+    """`users` new private chats send /start within `spread_seconds`; wait for every welcome."""
+    with tempfile.TemporaryDirectory(prefix="evbot-crowd-") as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        await prepare(url, chats=0, stories=0)
+        catalog = Path(tmp) / "catalog.yaml"
+        catalog.write_text("feeds: []\n")
+        limits = ["--global-rate", str(rate), "--per-chat-rate", "1"]
+        limits += ["--answer-delay", str(answer_delay)]
+        async with spawn_fake_telegram(*limits) as tg:
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("EVBOT_")},
+                "EVBOT_TELEGRAM_TOKEN": tg.token,
+                "EVBOT_TELEGRAM_API_URL": tg.api_root,
+                "EVBOT_DATABASE_URL": url,
+                "EVBOT_FEEDS_FILE": str(catalog),
+                "EVBOT_SEND_RATE": str(rate),
+                "EVBOT_WORKDIR": tmp,
+                "PYTHONPATH": str(REPO),
+            }
+            proc = start_service(env)
+            try:
+                await tg.wait_for("getUpdates", count=1, timeout=120)
+                first_id = 20_000_001
+                started = time.monotonic()
+                for n in range(users):
+                    await tg.send_message(first_id + n, "/start", language_code="en")
+                    pause = started + spread_seconds * (n + 1) / users - time.monotonic()
+                    if pause > 0:
+                        await asyncio.sleep(pause)
+                deadline = started + within
+                welcomed: dict[int, float] = {}
+                want = users
+                while len(welcomed) < users:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    with contextlib.suppress(Exception):
+                        await tg.wait_for("sendMessage", count=want, ok=True, timeout=remaining)
+                    welcomed = {}
+                    for c in sorted(await _sent(tg), key=lambda c: float(c["at"])):
+                        welcomed.setdefault(int(c["params"]["chat_id"]), float(c["at"]))
+                    want = len(await _sent(tg)) + users - len(welcomed)
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            calls = await tg.calls_of("sendMessage")
+            counters = await tg.counters()
+        log_text = (Path(tmp) / "service.log").read_text(errors="replace")
+    refused = [c for c in calls if c.get("status") == 429]
+    inside = 0
+    for r in refused:
+        wait = float(((r.get("response") or {}).get("parameters") or {}).get("retry_after", 0))
+        chat = r["params"]["chat_id"]
+        inside += sum(
+            1
+            for c in calls
+            if c["params"]["chat_id"] == chat
+            and float(r["at"]) < float(c["at"]) < float(r["at"]) + wait
+        )
+    return CrowdReport(
+        users=users,
+        spread_seconds=spread_seconds,
+        answer_delay=answer_delay,
+        welcomed=len(welcomed),
+        # The fake runs on this machine: its monotonic clock is ours.
+        seconds_last_welcome=max(welcomed.values()) - started if welcomed else 0.0,
+        floods=int(counters.get("429", 0)),
+        sent_inside_retry_after=inside,
+        tracebacks=log_text.count("Traceback"),
+        rate_limit=rate,
+    )
+
+
 def markdown(report: DeliveryReport) -> str:
     """The report as a markdown table row block."""
     rows = [
         ("chats × stories", f"{report.chats} × {report.stories}"),
         ("messages sent", str(report.messages)),
         ("configured global limit", f"{report.rate_limit:g}/s"),
+        ("Bot API answer delay", f"{report.answer_delay * 1000:g} ms"),
+        ("sends in flight at most (EVBOT_MAX_IN_FLIGHT)", str(report.max_in_flight)),
         ("achieved rate over the delivery window", f"{report.achieved_rate:.2f}/s"),
         ("ratio to the limit", f"{report.ratio:.3f}"),
         ("429s received", str(report.floods)),
@@ -256,6 +378,23 @@ def markdown(report: DeliveryReport) -> str:
     return "\n".join(["| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
 
 
+def crowd_markdown(report: CrowdReport) -> str:
+    """The crowd report as a markdown table."""
+    rows = [
+        ("new users sending /start", f"{report.users} within {report.spread_seconds:g} s"),
+        ("Bot API answer delay", f"{report.answer_delay * 1000:g} ms"),
+        ("welcomed", f"{report.welcomed} of {report.users}"),
+        (
+            "last welcome after the first /start",
+            f"{report.seconds_last_welcome:.1f} s (goal ≤ {report.goal_seconds:.0f} s)",
+        ),
+        ("429s received", str(report.floods)),
+        ("sends to a chat inside its announced retry_after", str(report.sent_inside_retry_after)),
+        ("handler tracebacks in the log", str(report.tracebacks)),
+    ]
+    return "\n".join(["| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
+
+
 def main() -> None:
     """Run the delivery benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -269,7 +408,27 @@ def main() -> None:
         help="a fresh database on the test PostgreSQL (EVBOT_TEST_POSTGRES_URL) instead of SQLite",
     )
     parser.add_argument("--replicas", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--answer-delay", type=float, default=0.0, help="seconds, e.g. 0.1")
+    parser.add_argument("--max-in-flight", type=int, default=16)
+    parser.add_argument("--crowd", type=int, default=0, help="users sending /start instead")
+    parser.add_argument("--crowd-seconds", type=float, default=5.0)
     args = parser.parse_args()
+    header = (
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, "
+        f"Python {platform.python_version()}\ndate: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
+    if args.crowd:
+        crowd = asyncio.run(
+            run_crowd(
+                users=args.crowd,
+                spread_seconds=args.crowd_seconds,
+                rate=args.rate,
+                answer_delay=args.answer_delay,
+            )
+        )
+        print(header)
+        print(crowd_markdown(crowd))
+        return
 
     async def go() -> DeliveryReport:
         kwargs: dict[str, Any] = {
@@ -278,6 +437,8 @@ def main() -> None:
             "rate": args.rate,
             "crash_after": args.crash_after,
             "replicas": args.replicas,
+            "answer_delay": args.answer_delay,
+            "max_in_flight": args.max_in_flight,
         }
         if not args.postgres:
             return await run(**kwargs)
@@ -286,11 +447,18 @@ def main() -> None:
                 return await run(db_url=db.url, **kwargs)
 
     report = asyncio.run(go())
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(f"date: {datetime.now(UTC):%Y-%m-%d}")
+    print(header)
     print(markdown(report))
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

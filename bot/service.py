@@ -27,6 +27,7 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.clock import Clock, SystemClock
 from bot.delivery.alerts import AlertRenderer
+from bot.delivery.pacing import Pacer, SendGate
 from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import DeliveryWorker, FailureKind, Sender
 from bot.i18n import DEFAULT_LANGUAGE, t
@@ -77,8 +78,15 @@ def _first_lines(text: str, count: int) -> str:
 def _catalog_rows(specs: list[FeedSpec]) -> list[CatalogFeed]:
     return [
         CatalogFeed(
-            s.id, s.name, s.url, s.language, s.interval, s.enabled,
-            min_interval=s.min_interval, max_interval=s.max_interval, adaptive=s.adaptive,
+            s.id,
+            s.name,
+            s.url,
+            s.language,
+            s.interval,
+            s.enabled,
+            min_interval=s.min_interval,
+            max_interval=s.max_interval,
+            adaptive=s.adaptive,
         )
         for s in specs
     ]
@@ -309,6 +317,10 @@ class Service:
         assert storage is not None
         settings = self.settings
         sender: Sender
+        # One budget for everything this replica sends: replies first, then alerts.
+        self._gate = gate = SendGate(
+            Pacer(rate_per_second=settings.send_rate, clock=time.monotonic)
+        )
         if self.options.console:
             await self._ensure_console_chat(storage)
             sender = ConsoleSender(self.options.console_out)
@@ -330,10 +342,11 @@ class Service:
                 svc,
                 may_act=self.can_act,
                 on_ok=self._telegram_ok,
+                gate=gate,
             )
             await storage.deactivate_chat(CONSOLE_CHAT_ID, "console mode off", self.clock.now())
             await self._start_telegram(self.application)
-            sender = TelegramSender(self.application.bot)
+            sender = TelegramSender(self.application.bot, paid_broadcast=settings.paid_broadcast)
         self._start_worker(sender)
 
     def _start_worker(self, sender: Sender) -> None:
@@ -347,9 +360,12 @@ class Service:
                 self.settings.admin_ids,
             ),
             self.clock,
-            rate_per_second=self.settings.send_rate,
             metrics=self.metrics,
             may_send=self.can_act,
+            gate=self._gate,
+            max_in_flight=self.settings.max_in_flight,
+            bundle_over=self.settings.bundle_over,
+            paid_broadcast=self.settings.paid_broadcast and not self.options.console,
         )
         self._worker_stop = asyncio.Event()
         self._tasks = [asyncio.create_task(self.worker.run(self._worker_stop))]

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     send_rate: float = Field(default=30.0, gt=0, le=1000, allow_inf_nan=False)
     retention_days: int = Field(default=30, ge=1, le=MAX_RETENTION_DAYS)
+    # Sends in flight at once: enough to fill 30/s at a 300 ms round trip to Telegram.
+    max_in_flight: int = Field(default=16, ge=1, le=1000)
+    # More than this many stories due at once for one chat go out as one bundled message.
+    bundle_over: int = Field(default=3, ge=1, le=100)
+    # Send alerts with allow_paid_broadcast: up to 1,000 msg/s, paid in Telegram Stars.
+    paid_broadcast: bool = False
     # Leadership among replicas (bot.storage.leader): a frozen leader is replaced
     # within about this long; it renews five times per lease.
     leader_lease_seconds: float = Field(default=10.0, ge=1, le=300, allow_inf_nan=False)

@@ -9,12 +9,24 @@ A 429 names no scope. One chat's 429 holds only that chat; when several chats
 are refused within a short span the limit was the global one, and everything
 pauses for the longest `retry_after` seen. Times are monotonic seconds from an
 injected source, so tests can drive it without waiting.
+
+Paid broadcasts (`allow_paid_broadcast`) have their own global lane at
+Telegram's 1,000 messages a second; per-chat spacing and flood pauses apply to
+both lanes.
+
+`SendGate` hands out the `Pacer`'s slots to concurrent senders: people waiting
+for an answer before alerts, first come first served within each, and never
+two messages in flight to one chat.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
+import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 # Two per cent under each limit: Telegram (and our fake of it) counts over
@@ -24,6 +36,12 @@ PRIVATE_INTERVAL = 1.0 / SAFETY
 GROUP_INTERVAL = 3.0 / SAFETY
 GLOBAL_FLOOD_CHATS = 3
 GLOBAL_FLOOD_SPAN = 2.0
+# Telegram's global limit for messages sent with allow_paid_broadcast.
+PAID_BROADCAST_RATE = 1000.0
+# A slot taken up to this late still counts from the schedule, not from "now":
+# otherwise every wake-up's lateness (a millisecond or two on a busy machine)
+# would add to every interval and the rate would sag well under the limit.
+CATCH_UP = 0.008
 
 
 @dataclass
@@ -31,11 +49,13 @@ class Pacer:
     """Per-chat and global send readiness."""
 
     rate_per_second: float = 30.0
+    paid_rate_per_second: float = PAID_BROADCAST_RATE
     private_interval: float = PRIVATE_INTERVAL
     group_interval: float = GROUP_INTERVAL
     clock: Callable[[], float] = field(default=lambda: 0.0)
     _chat_ready: dict[int, float] = field(default_factory=dict)
     _global_ready: float = 0.0
+    _paid_ready: float = 0.0
     _paused_until: float = 0.0
     _recent_floods: deque[tuple[float, int]] = field(default_factory=deque)
     floods: int = 0
@@ -66,13 +86,43 @@ class Pacer:
         now = self.clock()
         return max(0.0, self._global_ready - now, self._paused_until - now)
 
-    def reserve(self, chat_id: int, chat_type: str) -> float:
-        """Book the next global slot for a send to this chat; returns how long to wait for it."""
+    def lane_ready(self, *, paid: bool = False) -> float:
+        """When (monotonic) the next message of this lane may go out."""
+        return max(self._paid_ready if paid else self._global_ready, self._paused_until)
+
+    def chat_ready(self, chat_id: int) -> float:
+        """When (monotonic) this chat may receive again."""
+        return self._chat_ready.get(chat_id, 0.0)
+
+    def reserve(
+        self, chat_id: int | None, chat_type: str = "private", *, paid: bool = False
+    ) -> float:
+        """Book the next global slot for a send to this chat; returns how long to wait for it.
+
+        `chat_id` None books only a global slot (a callback answer is no message in a chat).
+        """
         now = self.clock()
-        slot = max(now, self._global_ready, self._paused_until)
-        self._global_ready = slot + 1.0 / (self.rate_per_second * SAFETY)
-        self._chat_ready[chat_id] = slot + self.chat_interval(chat_type)
-        return slot - now
+        ready = self._paid_ready if paid else self._global_ready
+        # Keep to the schedule when only a little late; start afresh after a pause.
+        slot = max(ready if ready >= now - CATCH_UP else now, self._paused_until)
+        rate = self.paid_rate_per_second if paid else self.rate_per_second
+        if paid:
+            self._paid_ready = slot + 1.0 / (rate * SAFETY)
+        else:
+            self._global_ready = slot + 1.0 / (rate * SAFETY)
+        if chat_id is not None:
+            self._chat_ready[chat_id] = max(now, slot) + self.chat_interval(chat_type)
+        return max(0.0, slot - now)
+
+    def answered(self, chat_id: int, chat_type: str) -> None:
+        """A send to this chat was answered: its next one waits a full interval from now.
+
+        Telegram counts a message when it arrives, somewhere between our send and
+        its answer; counting the interval from the answer is the safe side when
+        sends overlap and a busy machine delays one of them on its way.
+        """
+        ready = self.clock() + self.chat_interval(chat_type)
+        self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), ready)
 
     def flood(self, chat_id: int, retry_after: float) -> bool:
         """Record a 429; returns True when it is judged global (everything pauses)."""
@@ -86,3 +136,149 @@ class Pacer:
             self._paused_until = max(self._paused_until, now + retry_after)
             return True
         return False
+
+
+@dataclass(eq=False)
+class _Waiter:
+    urgent: bool
+    seq: int
+    chat_id: int | None
+    chat_type: str
+    paid: bool
+    spaced: bool
+    granted: asyncio.Future[None]
+
+    @property
+    def order(self) -> tuple[bool, int]:
+        return (not self.urgent, self.seq)
+
+
+class SendGate:
+    """One budget for every send: grants the `Pacer`'s slots to concurrent senders.
+
+    A person waiting (a command reply, a button answer) goes before an alert;
+    within each, first come first served. A chat with a message in flight gets
+    no second one until the first is answered, so per-chat order holds even
+    when many sends overlap. A waiter whose chat may not receive yet does not
+    hold up the others.
+    """
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+        self._waiting: list[_Waiter] = []  # in grant order: urgent first, then by arrival
+        self._sending: dict[int, str] = {}  # chat id -> chat type, while a send is in flight
+        self._changed = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._seq = itertools.count()
+
+    @property
+    def waiting(self) -> int:
+        """How many sends wait for a slot."""
+        return len(self._waiting)
+
+    def sending(self) -> set[int]:
+        """Chats with a message in flight."""
+        return set(self._sending)
+
+    @contextlib.asynccontextmanager
+    async def slot(
+        self,
+        chat_id: int | None,
+        chat_type: str = "private",
+        *,
+        urgent: bool = False,
+        paid: bool = False,
+        spaced: bool = True,
+    ) -> AsyncIterator[None]:
+        """Wait for a slot, hold the chat while the body sends, release it after.
+
+        `spaced=False` skips the chat's spacing (a resend after Telegram refused
+        the message, which delivered nothing); the global budget still applies.
+        """
+        await self.acquire(chat_id, chat_type, urgent=urgent, paid=paid, spaced=spaced)
+        try:
+            yield
+        finally:
+            self.release(chat_id)
+
+    async def acquire(
+        self,
+        chat_id: int | None,
+        chat_type: str = "private",
+        *,
+        urgent: bool = False,
+        paid: bool = False,
+        spaced: bool = True,
+    ) -> None:
+        """Wait until this send may go; pair with `release` (or use `slot`)."""
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(
+            urgent, next(self._seq), chat_id, chat_type, paid, spaced, loop.create_future()
+        )
+        index = len(self._waiting)
+        while index > 0 and self._waiting[index - 1].order > waiter.order:
+            index -= 1
+        self._waiting.insert(index, waiter)
+        self._kick()
+        try:
+            await waiter.granted
+        except asyncio.CancelledError:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+            elif waiter.granted.done() and not waiter.granted.cancelled():
+                self.release(chat_id)  # granted just as it was cancelled: give it back
+            raise
+
+    def release(self, chat_id: int | None) -> None:
+        """The send to this chat is answered: the chat may have its next one."""
+        if chat_id is not None and chat_id in self._sending:
+            self.pacer.answered(chat_id, self._sending.pop(chat_id))
+            self._kick()
+
+    def kick(self) -> None:
+        """Look at the waiters again (the pacer's state changed, e.g. after a 429)."""
+        self._kick()
+
+    def _kick(self) -> None:
+        self._changed.set()
+        if self._waiting and (self._dispatcher is None or self._dispatcher.done()):
+            self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
+
+    async def _dispatch(self) -> None:
+        while self._waiting:
+            self._changed.clear()
+            wait = self._grant_ready()
+            if not self._waiting:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), None if math.isinf(wait) else wait)
+
+    def _grant_ready(self) -> float:
+        """Grant every slot that is free now; returns seconds until one may be."""
+        pacer = self.pacer
+        now = pacer.clock()
+        soonest = math.inf
+        lanes = {w.paid for w in self._waiting}
+        lane_ready = {paid: pacer.lane_ready(paid=paid) for paid in lanes}
+        if all(lane_ready[paid] > now for paid in lanes):
+            return min(lane_ready.values()) - now
+        for waiter in list(self._waiting):
+            if waiter.granted.done():  # cancelled while waiting
+                self._waiting.remove(waiter)
+                continue
+            chat = waiter.chat_id
+            if chat is not None and chat in self._sending:
+                continue  # released (and so re-checked) when its send is answered
+            ready = lane_ready[waiter.paid]
+            if chat is not None and waiter.spaced:
+                ready = max(ready, pacer.chat_ready(chat))
+            if ready > now:
+                soonest = min(soonest, ready - now)
+                continue
+            pacer.reserve(chat, waiter.chat_type, paid=waiter.paid)
+            if chat is not None:
+                self._sending[chat] = waiter.chat_type
+            self._waiting.remove(waiter)
+            waiter.granted.set_result(None)
+            lane_ready[waiter.paid] = pacer.lane_ready(paid=waiter.paid)
+        return soonest

@@ -227,8 +227,13 @@ def render_alert(
     )
 
 
-def _digest_line(view: AlertView, lang: str, tz: ZoneInfo) -> tuple[str, str]:
-    """One story of a digest or a list: (html, plain), bounded in length."""
+def _digest_line(
+    view: AlertView, lang: str, tz: ZoneInfo, number: int | None = None
+) -> tuple[str, str]:
+    """One story of a digest or a list: (html, plain), bounded in length.
+
+    A `number` replaces the bullet: it names the story's Why? button under a bundle.
+    """
     title = shorten(view.title, DIGEST_TITLE_LIMIT) or "…"
     link = safe_link(view.link)
     sources = list(dict.fromkeys(view.sources))
@@ -238,8 +243,9 @@ def _digest_line(view: AlertView, lang: str, tz: ZoneInfo) -> tuple[str, str]:
         source += f" · {t(lang, 'also')}: {others}"
     when = view.seen_at.astimezone(tz).strftime("%d.%m %H:%M")
     shown_title = f'<a href="{_escape(link)}">{_escape(title)}</a>' if link else _escape(title)
-    html_line = f"• {shown_title} — {_escape(source)} · {when}"
-    plain_line = f"• {title} — {source} · {when}"
+    mark = "•" if number is None else f"{number}."
+    html_line = f"{mark} {shown_title} — {_escape(source)} · {when}"
+    plain_line = f"{mark} {title} — {source} · {when}"
     if view.keyword:
         note = t(lang, "alert_keyword", keyword=shorten(view.keyword, NAME_LIMIT))
         html_line += f"\n   {_escape(note)}"
@@ -253,25 +259,33 @@ def _pack(
     *,
     continued: tuple[str, str],
     limit: int = TELEGRAM_TEXT_LIMIT,
+    buttons: Sequence[Button | None] = (),
 ) -> list[RenderedMessage]:
     """Join (html, plain) blocks under a header into as few messages as fit in `limit`.
 
     The visible length of a block is the length of its plain form (the HTML of
     a block shows exactly its plain text). Every block is far below the limit.
+    `buttons[i]`, if given, goes under the message that holds block i.
     """
     messages: list[RenderedMessage] = []
     html_parts, plain_parts = [header[0]], [header[1]]
+    keys: list[Button] = []
     used = visible_length(header[1])
-    for block_html, block_plain in blocks:
+    for index, (block_html, block_plain) in enumerate(blocks):
         size = visible_length(block_plain) + 1  # the joining newline
         if used + size > limit and len(plain_parts) > 1:
-            messages.append(RenderedMessage("\n".join(html_parts), "\n".join(plain_parts)))
-            html_parts, plain_parts = [continued[0]], [continued[1]]
+            messages.append(
+                RenderedMessage("\n".join(html_parts), "\n".join(plain_parts), tuple(keys))
+            )
+            html_parts, plain_parts, keys = [continued[0]], [continued[1]], []
             used = visible_length(continued[1])
         html_parts.append(block_html)
         plain_parts.append(block_plain)
+        button = buttons[index] if index < len(buttons) else None
+        if button is not None:
+            keys.append(button)
         used += size
-    messages.append(RenderedMessage("\n".join(html_parts), "\n".join(plain_parts)))
+    messages.append(RenderedMessage("\n".join(html_parts), "\n".join(plain_parts), tuple(keys)))
     return messages
 
 
@@ -280,8 +294,9 @@ def render_digest(views: Sequence[AlertView], *, lang: str, tz: ZoneInfo) -> lis
 
     Stories are grouped under their first category (stories matched only by a
     personal keyword under "Your keywords"); groups and the stories in them run
-    newest first. Each story is one line: linked title, source, time, and the
-    keyword that matched if any. Digests carry no buttons.
+    newest first. Each story is one numbered line: linked title, source, time,
+    and the keyword that matched if any. Under each message, one numbered Why?
+    button per story in it, so a bundle explains each story as a single alert does.
     """
     ordered = sorted(
         (_sanitized(v) for v in views), key=lambda v: (v.seen_at, v.item_id), reverse=True
@@ -291,12 +306,24 @@ def render_digest(views: Sequence[AlertView], *, lang: str, tz: ZoneInfo) -> lis
         name = view.category_names[0] if view.category_names else t(lang, "digest_keywords")
         groups.setdefault(shorten(name, NAME_LIMIT), []).append(view)
     blocks: list[tuple[str, str]] = []
+    buttons: list[Button | None] = []
+    why = t(lang, "why_button")
+    number = 0
     for name, members in groups.items():
         blocks.append((f"\n<b>🏷 {_escape(name)}</b>", f"\n🏷 {name}"))
-        blocks.extend(_digest_line(v, lang, tz) for v in members)
+        buttons.append(None)
+        for view in members:
+            number += 1
+            blocks.append(_digest_line(view, lang, tz, number))
+            buttons.append(Button(f"{number} · {why}", why_data(view.item_id)))
     title = t(lang, "digest_title", count=len(ordered))
     more = t(lang, "digest_continued")
-    return _pack((f"<b>{_escape(title)}</b>", title), blocks, continued=(_escape(more), more))
+    return _pack(
+        (f"<b>{_escape(title)}</b>", title),
+        blocks,
+        continued=(_escape(more), more),
+        buttons=buttons,
+    )
 
 
 def render_latest(

@@ -11,14 +11,14 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.delivery.pacing import Pacer
+from bot.delivery.pacing import Pacer, SendGate
 from bot.delivery.planner import recheck
 from bot.delivery.render import RenderedMessage
 from bot.models import Delivery
@@ -138,7 +138,13 @@ def failure_action(
     return Retry(now + timedelta(seconds=backoff(attempts, rng)))
 
 
-COALESCE_OVER = 3
+# More than this many stories due at once for one chat go out as one bundled message.
+BUNDLE_OVER = 3
+COALESCE_OVER = BUNDLE_OVER  # the older name
+# Sends that may be in flight at once: enough to fill 30/s at a 300 ms round trip.
+MAX_IN_FLIGHT = 16
+# How often recording an outcome is tried before the error is left to the caller.
+WRITE_TRIES = 4
 
 
 class Renderer(Protocol):
@@ -153,16 +159,25 @@ class Renderer(Protocol):
         ...
 
 
-def should_combine(rows: Sequence[Delivery]) -> bool:
-    """A burst of more than COALESCE_OVER alerts, or held digest rows, goes out as one message."""
-    return len(rows) > COALESCE_OVER or any(r.reason.held for r in rows)
+def should_combine(rows: Sequence[Delivery], bundle_over: int = BUNDLE_OVER) -> bool:
+    """A burst of more than `bundle_over` alerts, or held digest rows, goes out as one message."""
+    return len(rows) > bundle_over or any(r.reason.held for r in rows)
+
+
+class _Stopping(Exception):
+    """The worker stops before this send began: the rows stay pending for the next run."""
 
 
 class DeliveryWorker:
-    """Sends due outbox rows one at a time, paced within Telegram's limits.
+    """Sends due outbox rows, several chats at once, paced within Telegram's limits.
 
-    One message is in flight at any moment, so a crash (kill -9) between a
-    send and its bookkeeping can repeat at most that one message on restart.
+    Up to `max_in_flight` chats are served at the same time, each by one task
+    that sends its chat's next message (one alert, or a bundle) and records it;
+    a chat never has two messages in flight, so its order holds. Every send
+    takes its slot from a `SendGate` shared with the bot's replies, which go
+    first. A crash (kill -9) between a send and its bookkeeping can repeat at
+    most the `max_in_flight` messages then in flight, one per chat; a clean
+    stop lets those finish and records them, and starts no new one.
     """
 
     def __init__(
@@ -178,6 +193,10 @@ class DeliveryWorker:
         monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
         may_send: Callable[[], bool] | None = None,
+        gate: SendGate | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        bundle_over: int = BUNDLE_OVER,
+        paid_broadcast: bool = False,
     ) -> None:
         self.storage = storage
         # Fencing (bot.storage.leader): asked right before every send; False means
@@ -188,14 +207,25 @@ class DeliveryWorker:
         self.clock = clock
         self.max_chats = max_chats
         self.rng = rng or random.Random()
-        self.pacer = Pacer(rate_per_second=rate_per_second, clock=monotonic)
+        self.gate = gate or SendGate(Pacer(rate_per_second=rate_per_second, clock=monotonic))
+        self.pacer = self.gate.pacer
+        self.max_in_flight = max(1, max_in_flight)
+        self.bundle_over = bundle_over
+        self.paid_broadcast = paid_broadcast
         self.metrics = metrics
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
+        self._active: set[int] = set()  # chats a task is serving now
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Semaphore(self.max_in_flight)
+        # The chats' tasks record outcomes one at a time: SQLite has one writer, and
+        # a pile of waiting writers outlasted its busy timeout ("database is locked").
+        self._writes = asyncio.Lock()
         self.sent = 0
         self.failed = 0
         self.dead = 0
         self.skipped = 0
+        self.most_in_flight = 0
         # Notified whenever rows reach an outcome, so callers can wait for one.
         self._progress = asyncio.Condition()
 
@@ -203,35 +233,51 @@ class DeliveryWorker:
         """New rows were written: look at the outbox now."""
         self._wake.set()
 
-    async def _pause(self, seconds: float) -> None:
-        """Wait for a send slot, but give up the wait at once when stopping."""
-        if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), seconds)
-
     async def run_once(self) -> int:
         """Send what is due now to every chat that may receive; returns messages sent."""
         sent_before = self.sent
         try:
             await self._send_due()
         finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._notify()
         return self.sent - sent_before
 
     async def _send_due(self) -> None:
         while not self._stop.is_set():
+            # Wait for room first, so the batch read next is as fresh as it can be.
+            await self._room.acquire()
+            self._room.release()
+            exclude = self.pacer.busy_chats() | self._active | self.gate.sending()
             batch = await self.storage.due_deliveries(
-                self.clock.now(), max_chats=self.max_chats, exclude_chats=self.pacer.busy_chats()
+                self.clock.now(), max_chats=self.max_chats, exclude_chats=exclude
             )
             if not batch:
                 break
             by_chat: dict[int, list[Delivery]] = {}
             for row in batch:
                 by_chat.setdefault(row.chat_id, []).append(row)
-            for rows in by_chat.values():
+            for chat_id, rows in by_chat.items():
+                await self._room.acquire()
                 if self._stop.is_set():
-                    break
-                await self._deliver_chat(rows)
+                    self._room.release()
+                    return
+                self._active.add(chat_id)
+                task = asyncio.create_task(self._serve_chat(chat_id, rows))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                self.most_in_flight = max(self.most_in_flight, len(self._active))
+
+    async def _serve_chat(self, chat_id: int, rows: list[Delivery]) -> None:
+        try:
+            await self._deliver_chat(rows)
+        except Exception:
+            log.exception("delivery to chat %s failed; its rows are tried again later", chat_id)
+        finally:
+            self._active.discard(chat_id)
+            self._room.release()
+            self.wake()
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 5.0) -> None:
         """Deliver until `stop` is set; sleeps until woken, a row is due, or a chat is free."""
@@ -272,32 +318,83 @@ class DeliveryWorker:
             log.exception("could not read the outbox")
             return None
 
+    async def _write(self, action: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Record an outcome, one write at a time; a failed write is tried again.
+
+        A message that went out but was not recorded would go out again, so a
+        passing database error (a lock held too long) is worth a few more tries.
+        """
+        async with self._writes:
+            for attempt in range(WRITE_TRIES):
+                try:
+                    await action(*args)
+                    return
+                except Exception:
+                    if attempt + 1 == WRITE_TRIES:
+                        raise
+                    log.warning("recording a delivery failed; trying again", exc_info=True)
+                    await asyncio.sleep(0.5 * (attempt + 1))
+
+    async def _send(
+        self,
+        chat_id: int,
+        chat_type: str,
+        message: RenderedMessage,
+        *,
+        first: bool,
+        spaced: bool = True,
+    ) -> int | None:
+        """Send in a slot of the shared budget; a stop abandons a unit before its first send."""
+        acquire = asyncio.ensure_future(
+            self.gate.acquire(chat_id, chat_type, paid=self.paid_broadcast, spaced=spaced)
+        )
+        if first:
+            stopper = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({acquire, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if self._stop.is_set():
+                acquire.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquire
+                if acquire.cancelled():
+                    raise _Stopping
+                self.gate.release(chat_id)
+                raise _Stopping
+        await acquire
+        try:
+            if not self._allowed():
+                raise _Stopping
+            return await self.sender.send(chat_id, message)
+        finally:
+            self.gate.release(chat_id)
+
     async def _deliver_chat(self, rows: list[Delivery]) -> None:
         rows = await self._still_wanted(rows)
         if not rows:
             return
-        combine = should_combine(rows)
+        combine = should_combine(rows, self.bundle_over)
         chosen = rows if combine else rows[:1]
         try:
             messages = self.renderer.many(chosen) if combine else [self.renderer.one(chosen[0])]
         except Exception as error:
             log.exception("could not render outbox rows %s", [r.id for r in chosen])
             for row in chosen:
-                await self.storage.mark_dead(row.id, f"render failed: {error}")
+                await self._write(self.storage.mark_dead, row.id, f"render failed: {error}")
             self._dead(len(chosen), "render")
             return
         first_id: int | None = None
-        for message in messages:
-            await self._pause(self.pacer.reserve(chosen[0].chat_id, chosen[0].chat_type))
-            if not self._allowed():
-                return
+        chat_id, chat_type = chosen[0].chat_id, chosen[0].chat_type
+        for number, message in enumerate(messages):
             try:
-                message_id = await self.sender.send(chosen[0].chat_id, message)
+                message_id = await self._send(chat_id, chat_type, message, first=number == 0)
+            except _Stopping:
+                return
             except SendFailure as failure:
                 await self._handle_failure(chosen, message, failure)
                 return
             first_id = first_id if first_id is not None else message_id
-        await self.storage.mark_sent_many([r.id for r in chosen], first_id, self.clock.now())
+        ids = [r.id for r in chosen]
+        await self._write(self.storage.mark_sent_many, ids, first_id, self.clock.now())
         self._sent(chosen)
 
     def _allowed(self) -> bool:
@@ -319,7 +416,7 @@ class DeliveryWorker:
                 skipped.setdefault(why, []).append(row.id)
         for why, ids in skipped.items():
             log.info("chat %s: %d queued rows skipped (%s)", rows[0].chat_id, len(ids), why)
-            await self.storage.mark_skipped(ids, why)
+            await self._write(self.storage.mark_skipped, ids, why)
             self.skipped += len(ids)
         if skipped:
             await self._notify()
@@ -387,9 +484,9 @@ class DeliveryWorker:
         ids = [r.id for r in rows]
         match action:
             case Deactivate():
-                await self.storage.deactivate_chat(chat_id, failure.description, now)
+                await self._write(self.storage.deactivate_chat, chat_id, failure.description, now)
             case Migrate(to=new_id):
-                await self.storage.migrate_chat(chat_id, new_id, now)
+                await self._write(self.storage.migrate_chat, chat_id, new_id, now)
             case ResendPlain() | Shorten():
                 if isinstance(action, Shorten) and len(rows) == 1:
                     retry = self.renderer.one(rows[0], compact=True)
@@ -398,7 +495,10 @@ class DeliveryWorker:
                 if not self._allowed():
                     return
                 try:
-                    message_id = await self.sender.send(chat_id, retry)
+                    # Telegram refused the first try, so the chat's count did not move.
+                    message_id = await self._send(
+                        chat_id, rows[0].chat_type, retry, first=False, spaced=False
+                    )
                 except SendFailure as again:
                     # The fallback was the last resort for this kind of failure: failing
                     # the same way again is final (a too-long broadcast was retried for
@@ -417,15 +517,15 @@ class DeliveryWorker:
                         self.metrics.alert_failed(again.kind.value)
                     await self._apply(rows, retry, again, follow, attempts=attempts)
                     return
-                await self.storage.mark_sent_many(ids, message_id, self.clock.now())
+                await self._write(self.storage.mark_sent_many, ids, message_id, self.clock.now())
                 self._sent(rows)
             case Retry(at=at):
                 if failure.kind is FailureKind.FLOOD:
                     scope = self.pacer.flood(chat_id, (at - now).total_seconds())
                     log.warning("flood wait %s: %ss", "global" if scope else "chat", at - now)
                 for row_id in ids:
-                    await self.storage.mark_retry(row_id, failure.description, at)
+                    await self._write(self.storage.mark_retry, row_id, failure.description, at)
             case Dead():
                 for row_id in ids:
-                    await self.storage.mark_dead(row_id, failure.description)
+                    await self._write(self.storage.mark_dead, row_id, failure.description)
                 self._dead(len(ids), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -27,6 +28,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.delivery.pacing import Pacer, SendGate
 from bot.i18n import t
 from bot.telegram_app import (
     admin,
@@ -48,6 +50,7 @@ from bot.telegram_app.context import CONTEXT_TYPES, SERVICES_KEY, AnyApplication
 from bot.telegram_app.errors import on_error
 from bot.telegram_app.fencing import FencedRequest
 from bot.telegram_app.gates import Handler, load_chat, throttle_gate
+from bot.telegram_app.limiter import PacedRateLimiter, PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +129,19 @@ def build_application(
     api_url: str,
     svc: Services,
     *,
+    gate: SendGate | None = None,
     may_act: Callable[[], bool] | None = None,
     on_ok: Callable[[str], None] | None = None,
 ) -> AnyApplication:
     """An Application talking to `{api_url}/bot{token}/{method}` with our handlers installed.
 
-    `may_act` fences every Bot API request (leadership, bot.telegram_app.fencing);
-    `on_ok` hears the method name of every successful one.
+    Every request the handlers make is paced by `gate`, the budget the delivery
+    worker's alerts share (a fresh one at 30/s if none is given), and updates of
+    different chats are handled concurrently. `may_act` fences every Bot API
+    request (leadership, bot.telegram_app.fencing); `on_ok` hears the method name
+    of every successful one.
     """
+    gate = gate or SendGate(Pacer(clock=time.monotonic))
     builder = ApplicationBuilder()
     if may_act is not None:
         builder = builder.request(FencedRequest(may_act, on_ok)).get_updates_request(
@@ -145,7 +153,8 @@ def build_application(
         .base_file_url(f"{api_url}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(False)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(PacedRateLimiter(gate))
         .build()
     )
     install(application, svc)

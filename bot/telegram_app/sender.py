@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
 
 from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import FailureKind, SendFailure
+from bot.telegram_app.limiter import PACED
 
 _BLOCKED = (
     "bot was blocked by the user",
@@ -21,12 +24,17 @@ _BLOCKED = (
 )
 
 
+# Buttons per keyboard row: a bundle's numbered Why? buttons wrap after this many.
+BUTTONS_PER_ROW = 5
+
+
 def keyboard(message: RenderedMessage) -> InlineKeyboardMarkup | None:
     """The inline keyboard of a rendered message, if it has buttons."""
     if not message.buttons:
         return None
+    keys = [InlineKeyboardButton(b.label, callback_data=b.data) for b in message.buttons]
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in message.buttons]]
+        [keys[i : i + BUTTONS_PER_ROW] for i in range(0, len(keys), BUTTONS_PER_ROW)]
     )
 
 
@@ -60,13 +68,25 @@ def classify_error(error: Exception) -> SendFailure:
 
 
 class TelegramSender:
-    """Delivers rendered messages with the real Bot client."""
+    """Delivers rendered messages with the real Bot client.
 
-    def __init__(self, bot: Bot) -> None:
+    The delivery worker has already taken the send's slot, so a bot with our
+    rate limiter is told to let it through (`PACED`). With `paid_broadcast`
+    every alert is sent with `allow_paid_broadcast`: Telegram then allows up to
+    1,000 messages a second and charges Stars for those above the free limit.
+    """
+
+    def __init__(self, bot: Bot, *, paid_broadcast: bool = False) -> None:
         self.bot = bot
+        self.paid_broadcast = paid_broadcast
 
     async def send(self, chat_id: int, message: RenderedMessage) -> int | None:
         """Send HTML (or plain text when the message has no HTML); raise SendFailure."""
+        extra: dict[str, Any] = {}
+        if isinstance(self.bot, ExtBot) and self.bot.rate_limiter is not None:
+            extra["rate_limit_args"] = PACED
+        if self.paid_broadcast:
+            extra["allow_paid_broadcast"] = True
         try:
             sent = await self.bot.send_message(
                 chat_id=chat_id,
@@ -74,6 +94,7 @@ class TelegramSender:
                 parse_mode=ParseMode.HTML if message.html else None,
                 reply_markup=keyboard(message),
                 link_preview_options=LinkPreviewOptions(is_disabled=not message.link_preview),
+                **extra,
             )
         except Exception as error:
             raise classify_error(error) from error

@@ -11,6 +11,7 @@ delivery worker so held alerts are looked at at once; nothing here sleeps.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import yaml
 from bot.service import Service, ServiceOptions
 from bot.settings import Settings
 from bot.storage import Storage
+from bot.telegram_app.limiter import PerChatUpdateProcessor
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.feed_xml import FeedItem
 from tests.fakes.telegram_server import FakeTelegram, SentMessage
@@ -126,6 +128,19 @@ class Harness:
         """Wait until the chat has `count` alerts; return them."""
         await self.tg.wait_until(lambda: len(self.alerts(chat_id)) >= count)
         return self.alerts(chat_id)
+
+    async def settled(self, within: float = 60.0) -> None:
+        """Wait until every update handed to the bot so far has been handled.
+
+        Updates of different chats are handled concurrently, so an answer in one
+        chat says nothing about another chat's earlier updates.
+        """
+        application = self.service.application
+        assert application is not None
+        processor = application.update_processor
+        assert isinstance(processor, PerChatUpdateProcessor)
+        async with asyncio.timeout(within):
+            await processor.wait_idle()
 
     async def advance(self, seconds: float) -> None:
         """Move the clock and let the delivery worker look at the outbox at once."""

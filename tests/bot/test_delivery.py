@@ -7,6 +7,7 @@ nobody unsubscribed by a passing error, nobody else held up by one chat.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,7 @@ async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
         storage = await Storage.open(target.url)
         await storage.sync_catalog([CatalogFeed("f", "Feed F", "http://x", "tr", None, True)])
         bot = Bot(tg.token, base_url=f"{tg.api_root}/bot")
+        # Pacing runs on real monotonic time plus an offset the tests move forward.
         mono = [1000.0]
         async with bot:
             worker = DeliveryWorker(
@@ -98,7 +100,7 @@ async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
                 clock,
                 rate_per_second=1000,
                 rng=random.Random(0),
-                monotonic=lambda: mono[0],
+                monotonic=lambda: time.monotonic() + mono[0],
             )
             yield Rig(tg, storage, worker, clock, mono)
         await storage.close()

@@ -165,7 +165,8 @@ def test_digest_groups_by_category_newest_first() -> None:
     )
     assert "Matched your keyword: togg" in text
     assert len(hrefs) == 4
-    assert message.buttons == ()
+    # One numbered Why? button per story, in the order of the lines.
+    assert [b.label for b in message.buttons] == [f"{n} · Why?" for n in range(1, 5)]
     assert render_digest(views, lang="tr", tz=IST)[0].plain.startswith("📬 Özet · 4 haber")
 
 
@@ -175,7 +176,10 @@ def test_long_digest_is_split_at_the_limit_and_loses_nothing() -> None:
     assert len(messages) > 1
     texts = [visible(m.html)[0] for m in messages]
     assert all(visible_length(x) <= TELEGRAM_TEXT_LIMIT for x in texts)
-    assert sum(x.count("• story") for x in texts) == 60
+    assert sum(len(re.findall(r"\d+\. story", x)) for x in texts) == 60
+    # Each part carries the Why? buttons of its own stories, numbered on across parts.
+    assert sum(len(m.buttons) for m in messages) == 60
+    assert messages[1].buttons[0].label.startswith(f"{len(messages[0].buttons) + 1} ")
     assert texts[1].startswith("📬 Digest (continued)")
 
 

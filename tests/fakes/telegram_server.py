@@ -684,6 +684,9 @@ class FakeTelegram:
         self.known_chats_only = False
         #: Unexpected exceptions raised while answering (each was answered with 400).
         self.errors: list[Exception] = []
+        #: Seconds every Bot API request waits before it is handled, like the round
+        #: trip to api.telegram.org (50-300 ms); 0 answers at once.
+        self.answer_delay = 0.0
 
         self._control = control
         self._pending: list[JSONDict] = []  # not yet confirmed by getUpdates offset
@@ -1212,6 +1215,12 @@ class FakeTelegram:
         """Turn flood control off again."""
         self._limits = {}
 
+    def set_answer_delay(self, seconds: float) -> None:
+        """Answer every Bot API request `seconds` late (a real round trip); 0 turns it off."""
+        if seconds < 0:
+            raise ValueError("the delay cannot be negative")
+        self.answer_delay = float(seconds)
+
     # ----------------------------------------------------------------- internals
 
     def _notify(self) -> None:
@@ -1317,6 +1326,10 @@ class FakeTelegram:
         )
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        if self.answer_delay > 0:
+            # The whole round trip before handling: limits count the call when it
+            # arrives, and the client sees its answer `answer_delay` after sending.
+            await asyncio.sleep(self.answer_delay)
         name = request.match_info["method"]
         canonical = self._canonical.get(name.lower(), name)
         try:
@@ -1857,6 +1870,7 @@ class FakeTelegram:
             "unblock",
             "set_limits",
             "clear_limits",
+            "set_answer_delay",
             "set_unavailable",
             "push_update",
         }
@@ -2075,6 +2089,10 @@ class RemoteFakeTelegram:
     async def clear_limits(self) -> None:
         """See :meth:`FakeTelegram.clear_limits`."""
         await self._action("clear_limits")
+
+    async def set_answer_delay(self, seconds: float) -> None:
+        """See :meth:`FakeTelegram.set_answer_delay`."""
+        await self._action("set_answer_delay", seconds=seconds)
 
     async def calls_of(
         self, method: str = "*", *, since: int = 0, ok: bool | None = None, **match: Any
@@ -2317,6 +2335,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="flood control: sends per minute per group",
     )
     parser.add_argument("--retry-after", type=int, default=1)
+    parser.add_argument(
+        "--answer-delay",
+        type=float,
+        default=0.0,
+        help="seconds every Bot API request waits before it is answered (a real round trip)",
+    )
     parser.add_argument("--long-poll-cap", type=float, default=FakeTelegram.long_poll_cap)
     return parser.parse_args(argv)
 
@@ -2324,6 +2348,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 async def _serve(args: argparse.Namespace) -> None:
     fake = FakeTelegram(args.token, bot_username=args.bot_username, host=args.host, port=args.port)
     fake.long_poll_cap = args.long_poll_cap
+    fake.answer_delay = args.answer_delay
     if any(
         v is not None for v in (args.global_rate, args.per_chat_rate, args.per_group_per_minute)
     ):

@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from bench.delivery_bench import REPO, prepare
+from bot.delivery.worker import MAX_IN_FLIGHT
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.feed_xml import FeedItem
 from tests.fakes.telegram_server import RemoteFakeTelegram, spawn_fake_telegram
@@ -117,7 +118,9 @@ async def test_standby_takes_over_when_the_leader_is_killed(tmp_path: Path) -> N
             assert sorted(got) == list(range(1, CHATS + 1))
             assert all(set(stories) == {1, 2, 3, 4} for stories in got.values()), got
             repeats = sum(n - 1 for stories in got.values() for n in stories.values())
-            assert repeats <= 1, got
+            # What was in flight at the kill may repeat: at most one message per chat.
+            assert repeats <= MAX_IN_FLIGHT, got
+            assert all(n <= 2 for stories in got.values() for n in stories.values()), got
             assert feeds.request_count("/haber.xml") > polls
             # The standby answers Telegram now.
             get_updates_before = len(await tg.calls_of("getUpdates"))
