@@ -203,7 +203,7 @@ async def test_the_bundle_threshold_is_a_setting(rig: Rig) -> None:
 
 @pytest.mark.parametrize(("lang", "words"), [("en", "numbered"), ("tr", "numaralı")])
 def test_help_tells_about_bundles_and_their_why_buttons(lang: str, words: str) -> None:
-    text = t(lang, "help", categories="")
+    text = t(lang, "help", categories="", bot="evbot_bot")
     assert words in text and t(lang, "why_button") in text
 
 
