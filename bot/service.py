@@ -29,7 +29,7 @@ from bot.delivery.worker import DeliveryWorker, Sender
 from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
 from bot.models import CatalogFeed
-from bot.ops.http_server import Health, HttpServer, check_health
+from bot.ops.http_server import Health, HttpServer, RoutesCallback, check_health
 from bot.ops.masking import mask_url
 from bot.ops.metrics import Metrics
 from bot.settings import Settings
@@ -86,6 +86,8 @@ class ServiceOptions:
     leader_seconds: float = 5.0
     # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set; None: EVBOT_HTTP_HOST.
     http_host: str | None = None
+    # Overrides EVBOT_HTTP_PORT (0: any free port; the demo serves its archive there).
+    http_port: int | None = None
 
 
 class StartupError(Exception):
@@ -152,8 +154,11 @@ class Service:
         settings = self.settings
         self.storage = storage = await self._open_storage()
         await storage.sync_catalog(_catalog_rows(self.catalog.value))
-        if settings.http_port is not None:
-            await self._start_http(settings.http_port)
+        http_port = self.options.http_port if self.options.http_port is not None else (
+            settings.http_port
+        )
+        if http_port is not None:
+            await self._start_http(http_port)
         self.leader_lock = LeaderLock(storage.engine)
         self.ingestor = Ingestor(
             storage,
@@ -322,6 +327,8 @@ class Service:
             port=port,
             host=host,
             before_scrape=self._refresh_gauges,
+            routes=self._archive_routes(),
+            metrics_port=self.settings.metrics_port,
         )
         try:
             await self.http.start()
@@ -332,6 +339,27 @@ class Service:
                 f"EVBOT_HTTP_PORT: cannot listen on {host}:{port}: {why} "
                 "(another process has the port? set EVBOT_HTTP_PORT or EVBOT_HTTP_HOST)"
             ) from error
+
+    def _archive_routes(self) -> RoutesCallback | None:
+        """The public archive's routes (EVBOT_ARCHIVE), over the storage already open."""
+        if not self.settings.archive or self.storage is None:
+            return None
+        from bot.web.site import ArchiveSite  # Jinja2 is loaded only when the archive is on
+
+        site = ArchiveSite(
+            self.storage,
+            self.current_rules,
+            timezone=self.settings.timezone,
+            bot_username=self.bot_username,
+            public_url=self.settings.archive_url,
+        )
+        return site.add_routes
+
+    def bot_username(self) -> str | None:
+        """The bot's @username: from getMe while leading, else EVBOT_BOT_USERNAME."""
+        if self.application is not None and self.application.bot.username:
+            return str(self.application.bot.username)
+        return self.settings.bot_username
 
     async def health(self) -> Health:
         """Healthy when the database answers and the scheduler runs (for /healthz)."""

@@ -1,5 +1,9 @@
 """The operations HTTP endpoint (`EVBOT_HTTP_PORT`, off by default): /healthz and /metrics.
 
+The public archive's routes (`bot.web`) are mounted beside them when given;
+with `metrics_port` (EVBOT_METRICS_PORT) /metrics moves to a port of its own,
+so the public port serves the archive and /healthz only.
+
 `/healthz` answers 200 `{"status": "ok", ...}` when the database answers and
 the scheduler runs, and 503 `{"status": "fail", "reason": "..."}` otherwise,
 so Docker's HEALTHCHECK and orchestrators can restart a stuck process.
@@ -87,6 +91,7 @@ def _first_line(error: BaseException) -> str:
 
 HealthCallback = Callable[[], Awaitable[Health]]
 RefreshCallback = Callable[[], Awaitable[None]]
+RoutesCallback = Callable[["web.Application"], None]
 
 
 class HttpServer:
@@ -101,8 +106,14 @@ class HttpServer:
         # Loopback by default (EVBOT_HTTP_HOST); a container sets 0.0.0.0 to be probed.
         host: str = "127.0.0.1",
         before_scrape: RefreshCallback | None = None,
+        routes: RoutesCallback | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         self.health = health
+        self.routes = routes
+        self.requested_metrics_port = metrics_port
+        self._metrics_runner: web.AppRunner | None = None
+        self.metrics_port: int | None = None
         self.metrics = metrics
         self.host = host
         self.requested_port = port
@@ -116,6 +127,17 @@ class HttpServer:
 
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
+        if self.requested_metrics_port is None:
+            app.router.add_get("/metrics", self._metrics)
+        if self.routes is not None:
+            self.routes(app)
+        return app
+
+    def make_metrics_app(self) -> web.Application:
+        """The application of the separate metrics port: /metrics alone."""
+        from aiohttp import web
+
+        app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         return app
 
@@ -129,13 +151,32 @@ class HttpServer:
         site = web.TCPSite(self._runner, self.host, self.requested_port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        log.info("health and metrics on http://%s:%d (/healthz, /metrics)", self.host, self.port)
+        if self.requested_metrics_port is None:
+            log.info(
+                "health and metrics on http://%s:%d (/healthz, /metrics)", self.host, self.port
+            )
+            return
+        self._metrics_runner = web.AppRunner(self.make_metrics_app(), access_log=None)
+        await self._metrics_runner.setup()
+        try:
+            await web.TCPSite(self._metrics_runner, self.host, self.requested_metrics_port).start()
+        except OSError:
+            await self.stop()
+            raise
+        self.metrics_port = int(self._metrics_runner.addresses[0][1])
+        log.info(
+            "health on http://%s:%d/healthz, metrics on http://%s:%d/metrics",
+            self.host, self.port, self.host, self.metrics_port,
+        )
 
     async def stop(self) -> None:
         """Stop serving and close connections."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+            self._metrics_runner = None
 
     async def _healthz(self, request: web.Request) -> web.Response:
         try:

@@ -4,16 +4,18 @@
 aggregate over a shared base (the connection): `feeds` (catalog, fetch state,
 leases, seen identities), `stories` (a poll's batch in one transaction,
 sources, retention), `chats` (subscriptions, preferences, keywords, the
-audience of new stories) and `outbox` (queued messages until they end).
-`schema` defines the tables, `db` makes engines and runs the Alembic
-migrations in `migrations/`, and `leader` holds the advisory-lock SQL behind
-leader election. Row types live in `bot.models`.
+audience of new stories), `outbox` (queued messages until they end) and
+`archive` (the public web archive's pages and full-text search). `schema`
+defines the tables, `db` makes engines and runs the Alembic migrations in
+`migrations/`, and `leader` holds the advisory-lock SQL behind leader
+election. Row types live in `bot.models`.
 
 The database decides what is new: seen entries have a unique key per feed, and
 a story, its sources, its seen entries and its outbox rows are written in one
 transaction, so a crash leaves either all of them or none.
 """
 
+from bot.storage.archive import ArchiveStore
 from bot.storage.base import StorageBase
 from bot.storage.chats import MAX_KEYWORDS, PREF_COLUMNS, ChatsStore
 from bot.storage.feeds import FeedsStore
@@ -23,5 +25,5 @@ from bot.storage.stories import StoriesStore
 __all__ = ["MAX_KEYWORDS", "PREF_COLUMNS", "Storage"]
 
 
-class Storage(FeedsStore, StoriesStore, ChatsStore, OutboxStore, StorageBase):
+class Storage(FeedsStore, StoriesStore, ChatsStore, OutboxStore, ArchiveStore, StorageBase):
     """The one gateway to the database."""
