@@ -97,3 +97,23 @@ async def serve(
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def demo_stories() -> list[Story]:
+    """The demo's sample stories, classified by the real rules, spread over three feeds."""
+    from bot.cli.demo import load_entries
+
+    stories = []
+    feeds = list(FEEDS)
+    for n, entry in enumerate(load_entries()):
+        result = RULES.classify(entry.title, entry.summary).to_json()
+        stories.append(
+            Story(
+                entry.title,
+                tuple(result["categories"]),  # type: ignore[arg-type]
+                summary=entry.summary,
+                feed=feeds[n % len(feeds)],
+                matches=result["matches"],  # type: ignore[arg-type]
+            )
+        )
+    return stories
