@@ -142,6 +142,7 @@ class ArchiveSite:
             DEFAULT_AUTHORITY
         )
         self.page_size = page_size
+        self._stylesheet = (HERE / "static" / "style.css").read_bytes()
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -298,8 +299,7 @@ class ArchiveSite:
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         """The stylesheet, revalidated by ETag."""
-        body = (HERE / "static" / "style.css").read_bytes()
-        return _conditional(request, body, "text/css", None, max_age=3600)
+        return _conditional(request, self._stylesheet, "text/css", None, max_age=3600)
 
     # --- helpers ---------------------------------------------------------------------------
 
