@@ -182,8 +182,10 @@ async def run_backend(
 
 async def main_async(args: argparse.Namespace) -> int:
     lines: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="evbot-archive-bench-") as tmp:
-        lines += await run_backend("SQLite", f"sqlite:///{Path(tmp)}/bench.sqlite3", None, args)
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory(prefix="evbot-archive-bench-") as tmp:
+            path = f"sqlite:///{Path(tmp)}/bench.sqlite3"
+            lines += await run_backend("SQLite", path, None, args)
     if args.postgres:
         import asyncpg
 
@@ -226,6 +228,7 @@ def main() -> int:
         "--postgres", default=default_pg, help="PostgreSQL URL (default: EVBOT_TEST_POSTGRES_URL)"
     )
     parser.add_argument("--no-postgres", dest="postgres", action="store_const", const=None)
+    parser.add_argument("--no-sqlite", dest="skip_sqlite", action="store_true")
     return asyncio.run(main_async(parser.parse_args()))
 
 
