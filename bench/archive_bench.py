@@ -177,6 +177,7 @@ async def run_backend(
         verdict = "✓" if p95 < TARGET_MS else "✗"
         lines.append(f"| {name} | `{label}` | {p50:.1f} | {p95:.1f} {verdict} | {worst:.1f} |")
     print(f"{name}: {args.stories:,} stories loaded in {seconds:.0f} s", flush=True)
+    print("\n".join(lines), flush=True)  # at once, in case a later backend fails
     return lines
 
 
