@@ -77,15 +77,19 @@ class ArchiveStore(StorageBase):
     ) -> list[ArchiveStory]:
         """Categorised stories newest first (of one category), older than story `before`."""
         if category is None:
-            query = select(t.items).where(_categorised())
-        else:
-            # Walks ix_item_categories_category (category, item_id) backwards.
-            query = (
-                select(t.items)
-                .join(t.item_categories, t.item_categories.c.item_id == t.items.c.id)
-                .where(t.item_categories.c.category == category)
-            )
-        return await self._page(query, before, limit)
+            return await self._page(select(t.items).where(_categorised()), before, limit)
+        # Ordered and bounded by item_categories.item_id (the same number as
+        # items.id), so the database walks ix_item_categories_category
+        # (category, item_id) backwards and stops after `limit` rows; ordering
+        # by items.id instead sorted the whole category (0.7 s at 100,000 stories).
+        key = t.item_categories.c.item_id
+        query = (
+            select(t.items)
+            .select_from(t.item_categories)
+            .join(t.items, t.items.c.id == key)
+            .where(t.item_categories.c.category == category)
+        )
+        return await self._page(query, before, limit, key=key)
 
     async def archive_search(
         self, terms: Sequence[str], *, before: int | None = None, limit: int = 20
@@ -102,12 +106,17 @@ class ArchiveStore(StorageBase):
             query = select(t.items).where(match, _categorised())
         else:
             fts_query = " ".join(f'"{term}"*' for term in terms)
-            hits: Select[Any] = (
-                select(literal_column("rowid"))
-                .select_from(table("items_fts"))
-                .where(text("items_fts MATCH :fts").bindparams(fts=fts_query))
+            fts = table("items_fts")
+            rowid: Any = literal_column("items_fts.rowid")
+            # The FTS table drives, newest rowid first (FTS5 walks it in that
+            # order), so the search stops after `limit` categorised hits.
+            query = (
+                select(t.items)
+                .select_from(fts)
+                .join(t.items, t.items.c.id == rowid)
+                .where(text("items_fts MATCH :fts").bindparams(fts=fts_query), _categorised())
             )
-            query = select(t.items).where(t.items.c.id.in_(hits), _categorised())
+            return await self._page(query, before, limit, key=rowid)
         return await self._page(query, before, limit)
 
     async def archive_story(self, story_id: int) -> ArchiveStory | None:
@@ -120,10 +129,13 @@ class ArchiveStore(StorageBase):
             sources = await self._source_refs(conn, [story_id])
         return _story(row, sources)
 
-    async def _page(self, query: Select[Any], before: int | None, limit: int) -> list[ArchiveStory]:
+    async def _page(
+        self, query: Select[Any], before: int | None, limit: int, *, key: Any = None
+    ) -> list[ArchiveStory]:
+        key = t.items.c.id if key is None else key
         if before is not None:
-            query = query.where(t.items.c.id < before)
-        query = query.order_by(t.items.c.id.desc()).limit(limit)
+            query = query.where(key < before)
+        query = query.order_by(key.desc()).limit(limit)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
             sources = await self._source_refs(conn, [r.id for r in rows])
