@@ -32,6 +32,9 @@ from rules.text import match_key
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 40
 
+#: How many of the newest stories a PostgreSQL search checks before using its index.
+RECENT_WINDOW = 5000
+
 # Letters and digits only: nothing of the FTS5 or tsquery syntax gets through.
 _WORD = re.compile(r"[^\W_]+")
 
@@ -103,6 +106,29 @@ class ArchiveStore(StorageBase):
             match = text("items.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(
                 tsquery=tsquery
             )
+            # PostgreSQL estimates prefix queries poorly and would read every
+            # match through the GIN index, then sort: 0.3-0.7 s for a common
+            # word at 100,000 stories. The newest RECENT_WINDOW stories are
+            # checked first, walking the primary key (cheap with a stored
+            # tsvector); only when they hold too few hits does the index search all.
+            # A derived table with LIMIT: the match is checked on top of the walk.
+            window = (
+                select(*t.items.c, literal_column("items.search_vector").label("search_vector"))
+                .order_by(t.items.c.id.desc())
+                .limit(RECENT_WINDOW)
+            )
+            if before is not None:
+                window = window.where(t.items.c.id < before)
+            recent = window.subquery("recent")
+            in_recent = select(*[recent.c[c.name] for c in t.items.c]).where(
+                text("recent.search_vector @@ to_tsquery('simple', :tsquery)").bindparams(
+                    tsquery=tsquery
+                ),
+                exists().where(t.item_categories.c.item_id == recent.c.id),
+            )
+            found = await self._page(in_recent, None, limit, key=recent.c.id)
+            if len(found) >= limit:
+                return found
             query = select(t.items).where(match, _categorised())
         else:
             fts_query = " ".join(f'"{term}"*' for term in terms)

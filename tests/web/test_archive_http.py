@@ -307,3 +307,19 @@ def test_both_languages_have_the_same_page_texts() -> None:
     assert TEXTS["tr"].keys() == TEXTS["en"].keys()
     for key in TEXTS["tr"]:
         assert re.findall(r"{\w+}", TEXTS["tr"][key]) == re.findall(r"{\w+}", TEXTS["en"][key])
+
+
+async def test_search_results_are_paged_newest_first(storage: Storage) -> None:
+    await seed(
+        storage, [Story(f"Şarj istasyonu haberi {n}", ("municipality",)) for n in range(4)], START
+    )
+    seen: list[str] = []
+    async with serve(storage, page_size=1) as base, httpx.AsyncClient(base_url=base) as http:
+        url: str | None = "/search?q=sarj+istasyonu"
+        for _ in range(6):  # 4 stories, 1 a page
+            if url is None:
+                break
+            page = (await http.get(url)).text
+            seen += titles(page)
+            url = parse(page).next
+    assert seen == [f"Şarj istasyonu haberi {n}" for n in range(3, -1, -1)]
