@@ -118,15 +118,20 @@ def _count(outcomes: Sequence[PollOutcome]) -> dict[str, int]:
 
 
 async def _optimised_cycle(
-    client: httpx.AsyncClient, urls: Sequence[str], validators: dict[str, Validators],
-    concurrency: int, executor: Executor | None = None,
+    client: httpx.AsyncClient,
+    urls: Sequence[str],
+    validators: dict[str, Validators],
+    concurrency: int,
+    executor: Executor | None = None,
 ) -> tuple[CycleStats, list[PollOutcome]]:
-    requests = [PollRequest(str(i), url, validators.get(url, Validators()))
-                for i, url in enumerate(urls)]
+    requests = [
+        PollRequest(str(i), url, validators.get(url, Validators())) for i, url in enumerate(urls)
+    ]
     cpu0, t0 = _cpu(), time.perf_counter()
     # All local feeds share one host, so the per-host limit is lifted here.
-    outcomes = await poll_batch(client, requests, concurrency=concurrency,
-                                per_host=concurrency, now=_now, executor=executor)
+    outcomes = await poll_batch(
+        client, requests, concurrency=concurrency, per_host=concurrency, now=_now, executor=executor
+    )
     wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
     parsed = [o.parsed for o in outcomes if o.parsed is not None]
     parse_times = [o.parse_seconds for o in outcomes if o.parsed is not None]
@@ -273,10 +278,12 @@ async def run(feeds: int, entries: int, changed_share: float, concurrency: int) 
     load = os.getloadavg()
 
     def row(name: str, s: CycleStats) -> str:
-        return (f"| {name} | {s.wall:.2f} | {s.per_second:.0f} | {s.cpu_per_1000:.2f} | "
-                f"{statistics.mean(s.parse_times) * 1000 if s.parse_times else 0:.2f} | "
-                f"{_pct(s.parse_times, 0.95) * 1000:.2f} | "
-                f"{', '.join(f'{k} {v}' for k, v in sorted(s.statuses.items()))} |")
+        return (
+            f"| {name} | {s.wall:.2f} | {s.per_second:.0f} | {s.cpu_per_1000:.2f} | "
+            f"{statistics.mean(s.parse_times) * 1000 if s.parse_times else 0:.2f} | "
+            f"{_pct(s.parse_times, 0.95) * 1000:.2f} | "
+            f"{', '.join(f'{k} {v}' for k, v in sorted(s.statuses.items()))} |"
+        )
 
     on_loop_lag, on_loop_time = lag["on_loop"]
     thread_lag, thread_time = lag["thread"]

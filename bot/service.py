@@ -35,7 +35,14 @@ from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
 from bot.ingest.websub import WebSubManager
 from bot.models import CatalogFeed
-from bot.ops.http_server import Health, HttpServer, Staleness, check_health, stale_reasons
+from bot.ops.http_server import (
+    Health,
+    HttpServer,
+    RoutesCallback,
+    Staleness,
+    check_health,
+    stale_reasons,
+)
 from bot.ops.masking import mask_url
 from bot.ops.metrics import Metrics
 from bot.settings import Settings
@@ -106,6 +113,8 @@ class ServiceOptions:
     leader_seconds: float | None = None
     # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set; None: EVBOT_HTTP_HOST.
     http_host: str | None = None
+    # Overrides EVBOT_HTTP_PORT (0: any free port; the demo serves its archive there).
+    http_port: int | None = None
 
 
 class StartupError(Exception):
@@ -196,8 +205,11 @@ class Service:
             categories=[c.id for c in self.current_rules().categories],
             failure_kinds=[kind.value for kind in FailureKind],
         )
-        if settings.http_port is not None:
-            await self._start_http(settings.http_port)
+        http_port = (
+            self.options.http_port if self.options.http_port is not None else settings.http_port
+        )
+        if http_port is not None:
+            await self._start_http(http_port)
         self.leader_lock = LeaderLease(storage.engine, ttl=settings.leader_lease_seconds)
         heartbeat = self.options.leader_seconds or settings.leader_lease_seconds / 5
         self.ingestor = Ingestor(
@@ -421,6 +433,8 @@ class Service:
             before_scrape=self._refresh_gauges,
             routes=self.websub.routes() if self.websub is not None else (),
             ready=self.ready,
+            mount=self._archive_routes(),
+            metrics_port=self.settings.metrics_port,
         )
         try:
             await self.http.start()
@@ -431,6 +445,27 @@ class Service:
                 f"EVBOT_HTTP_PORT: cannot listen on {host}:{port}: {why} "
                 "(another process has the port? set EVBOT_HTTP_PORT or EVBOT_HTTP_HOST)"
             ) from error
+
+    def _archive_routes(self) -> RoutesCallback | None:
+        """The public archive's routes (EVBOT_ARCHIVE), over the storage already open."""
+        if not self.settings.archive or self.storage is None:
+            return None
+        from bot.web.site import ArchiveSite  # Jinja2 is loaded only when the archive is on
+
+        site = ArchiveSite(
+            self.storage,
+            self.current_rules,
+            timezone=self.settings.timezone,
+            bot_username=self.bot_username,
+            public_url=self.settings.archive_url,
+        )
+        return site.add_routes
+
+    def bot_username(self) -> str | None:
+        """The bot's @username: from getMe while leading, else EVBOT_BOT_USERNAME."""
+        if self.application is not None and self.application.bot.username:
+            return str(self.application.bot.username)
+        return self.settings.bot_username
 
     async def health(self) -> Health:
         """Liveness (/healthz): the database answers, the scheduler runs, nothing is stale."""

@@ -111,6 +111,15 @@ class Settings(BaseSettings):
                 "EVBOT_PUBLIC_URL needs EVBOT_HTTP_PORT: WebSub hubs call back on that server"
             )
         return self
+    # The public archive (bot.web) on EVBOT_HTTP_PORT; its public address, used
+    # in feeds' absolute links and entry ids (default: the request's own host).
+    archive: bool = True
+    archive_url: str | None = None
+    # The bot's @username for "follow in Telegram" buttons when no replica of
+    # this process talks to Telegram (the leader learns it from getMe).
+    bot_username: str | None = Field(default=None, pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
+    # When set, /metrics is served only on this port, not beside the public archive.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("http_host")
     @classmethod
@@ -139,6 +148,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("archive_url")
+    @classmethod
+    def _check_archive_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. https://news.example.org")
+        return value.rstrip("/") if value else None
 
     @field_validator("database_url")
     @classmethod

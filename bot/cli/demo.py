@@ -1,4 +1,7 @@
-"""`evbot demo`: a local feed that grows every few seconds, through the real console pipeline."""
+"""`evbot demo`: a local feed that grows every few seconds, through the real console pipeline.
+
+The public archive (bot.web) is served too, so the page fills up as stories arrive.
+"""
 
 from __future__ import annotations
 
@@ -106,7 +109,11 @@ async def run_demo(*, every: float = 3.0, count: int | None = None) -> int:
             poll_interval=1,
             telegram_token=None,
         )
-        service = Service(settings, options=ServiceOptions(console=True, tick_seconds=0.5))
+        # The archive on any free port unless EVBOT_HTTP_PORT names one.
+        options = ServiceOptions(
+            console=True, tick_seconds=0.5, http_port=0 if settings.http_port is None else None
+        )
+        service = Service(settings, options=options)
         print(
             f"evbot demo: serving {len(samples)} sample stories at {base}/rss.xml; "
             f"{BACKLOG} are the backlog (recorded, not pushed), a new one every {every:g}s. "
@@ -114,6 +121,12 @@ async def run_demo(*, every: float = 3.0, count: int | None = None) -> int:
             flush=True,
         )
         await service.start()
+        if service.http is not None and service.http.port is not None and settings.archive:
+            print(
+                f"evbot demo: the archive is at http://{service.http.host}:{service.http.port}/ "
+                "(open it: stories appear as they are classified)",
+                flush=True,
+            )
         try:
             assert service.ingestor is not None and service.storage is not None
             # The backlog must be recorded before the first new story appears.

@@ -8,6 +8,14 @@ waited too long in the leader's outbox, or no feed poll succeeded anywhere
 for a while. Docker's HEALTHCHECK and orchestrators restart such a process.
 `/readyz` (readiness) is separate: 200 once the schema is migrated, the
 catalog synced and the replica knows whether it leads, 503 before.
+
+The public archive's routes (`bot.web`) are mounted beside them when given;
+with `metrics_port` (EVBOT_METRICS_PORT) /metrics moves to a port of its own,
+so the public port serves the archive and /healthz only.
+
+`/healthz` answers 200 `{"status": "ok", ...}` when the database answers and
+the scheduler runs, and 503 `{"status": "fail", "reason": "..."}` otherwise,
+so Docker's HEALTHCHECK and orchestrators can restart a stuck process.
 `/metrics` serves the process's private Prometheus registry.
 
 The server knows nothing of the service: it is handed a health callback and
@@ -135,6 +143,7 @@ HealthCallback = Callable[[], Awaitable[Health]]
 RefreshCallback = Callable[[], Awaitable[None]]
 # (method, path, handler): extra routes from the service, e.g. WebSub callbacks.
 Route = tuple[str, str, Callable[["web.Request"], Awaitable["web.StreamResponse"]]]
+RoutesCallback = Callable[["web.Application"], None]
 
 
 class HttpServer:
@@ -151,10 +160,16 @@ class HttpServer:
         before_scrape: RefreshCallback | None = None,
         routes: Sequence[Route] = (),
         ready: HealthCallback | None = None,
+        mount: RoutesCallback | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         self.health = health
         self.routes = list(routes)
         self.ready = ready
+        self.mount = mount
+        self.requested_metrics_port = metrics_port
+        self._metrics_runner: web.AppRunner | None = None
+        self.metrics_port: int | None = None
         self.metrics = metrics
         self.host = host
         self.requested_port = port
@@ -169,9 +184,20 @@ class HttpServer:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
-        app.router.add_get("/metrics", self._metrics)
+        if self.requested_metrics_port is None:
+            app.router.add_get("/metrics", self._metrics)
         for method, path, handler in self.routes:
             app.router.add_route(method, path, handler)
+        if self.mount is not None:
+            self.mount(app)
+        return app
+
+    def make_metrics_app(self) -> web.Application:
+        """The application of the separate metrics port: /metrics alone."""
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
         return app
 
     async def start(self) -> None:
@@ -184,10 +210,27 @@ class HttpServer:
         site = web.TCPSite(self._runner, self.host, self.requested_port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        if self.requested_metrics_port is None:
+            log.info(
+                "health and metrics on http://%s:%d (/healthz, /readyz, /metrics)",
+                self.host,
+                self.port,
+            )
+            return
+        self._metrics_runner = web.AppRunner(self.make_metrics_app(), access_log=None)
+        await self._metrics_runner.setup()
+        try:
+            await web.TCPSite(self._metrics_runner, self.host, self.requested_metrics_port).start()
+        except OSError:
+            await self.stop()
+            raise
+        self.metrics_port = int(self._metrics_runner.addresses[0][1])
         log.info(
-            "health and metrics on http://%s:%d (/healthz, /readyz, /metrics)",
+            "health on http://%s:%d/healthz and /readyz, metrics on http://%s:%d/metrics",
             self.host,
             self.port,
+            self.host,
+            self.metrics_port,
         )
 
     async def stop(self) -> None:
@@ -195,6 +238,9 @@ class HttpServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+            self._metrics_runner = None
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return await self._probe(self.health)

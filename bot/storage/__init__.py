@@ -5,16 +5,18 @@ aggregate over a shared base (the connection): `feeds` (catalog, fetch state,
 leases, seen identities), `stories` (a poll's batch in one transaction,
 sources, retention), `chats` (subscriptions, preferences, keywords, the
 audience of new stories), `outbox` (queued messages until they end) and
-`feedback` (editors' corrections of stories' categories).
-`schema` defines the tables, `db` makes engines and runs the Alembic
-migrations in `migrations/`, `leader` holds the lease SQL behind leader
-election, and `probes` answers the health endpoint. Row types live in `bot.models`.
+`feedback` (editors' corrections of stories' categories) and `archive` (the
+public web archive's pages and full-text search). `schema` defines the tables,
+`db` makes engines and runs the Alembic migrations in `migrations/`, `leader`
+holds the lease SQL behind leader election, and `probes` answers the health
+endpoint. Row types live in `bot.models`.
 
 The database decides what is new: seen entries have a unique key per feed, and
 a story, its sources, its seen entries and its outbox rows are written in one
 transaction, so a crash leaves either all of them or none.
 """
 
+from bot.storage.archive import ArchiveStore
 from bot.storage.base import StorageBase
 from bot.storage.chats import MAX_KEYWORDS, PREF_COLUMNS, ChatsStore
 from bot.storage.feedback import FeedbackStore
@@ -27,6 +29,13 @@ __all__ = ["MAX_KEYWORDS", "PREF_COLUMNS", "Storage"]
 
 
 class Storage(
-    FeedsStore, StoriesStore, ChatsStore, OutboxStore, ProbesStore, FeedbackStore, StorageBase
+    FeedsStore,
+    StoriesStore,
+    ChatsStore,
+    OutboxStore,
+    ProbesStore,
+    FeedbackStore,
+    ArchiveStore,
+    StorageBase,
 ):
     """The one gateway to the database."""
