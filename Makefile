@@ -45,6 +45,7 @@ demo: $(STAMP)  ## bundled sample feed served locally, alerts within seconds
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: lint  ## lint, type-check and the whole offline test suite

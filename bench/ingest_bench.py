@@ -145,8 +145,15 @@ async def _latency_run(feeds: int, hanging: int, seconds: float, interval: int) 
         storage.store_batch = timed_store  # type: ignore[method-assign]
         await storage.sync_catalog(
             [
-                CatalogFeed(f"f{n}", f"Feed {n}", f"http://127.0.0.1:{port}/feed.xml", "tr",
-                            interval, True, adaptive=False)
+                CatalogFeed(
+                    f"f{n}",
+                    f"Feed {n}",
+                    f"http://127.0.0.1:{port}/feed.xml",
+                    "tr",
+                    interval,
+                    True,
+                    adaptive=False,
+                )
                 for n, port in enumerate(ports)
             ]
         )
@@ -156,8 +163,13 @@ async def _latency_run(feeds: int, hanging: int, seconds: float, interval: int) 
         await storage.set_subscriptions(1, [c.id for c in rules.categories])
         async with build_client() as client:
             ingestor = Ingestor(
-                storage, client, lambda: rules, clock, default_interval=interval,
-                max_bytes=1 << 20, fetch_timeout=seconds + 30,
+                storage,
+                client,
+                lambda: rules,
+                clock,
+                default_interval=interval,
+                max_bytes=1 << 20,
+                fetch_timeout=seconds + 30,
             )
             stop = asyncio.Event()
             loop = asyncio.create_task(ingestor.run(stop))
@@ -180,8 +192,14 @@ async def _latency_run(feeds: int, hanging: int, seconds: float, interval: int) 
     server.join(timeout=10)
     latencies = sorted(at - float(link.rsplit("?t=", 1)[1]) for link, at in committed.items())
     cuts = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [0.0] * 19
-    return Latency(hanging, published, len(latencies), statistics.median(latencies), cuts[18],
-                   latencies[-1] if latencies else 0.0)
+    return Latency(
+        hanging,
+        published,
+        len(latencies),
+        statistics.median(latencies),
+        cuts[18],
+        latencies[-1] if latencies else 0.0,
+    )
 
 
 # -- part 2: fetches per day, simulated ---------------------------------------------------
@@ -208,8 +226,9 @@ class SimResult:
     mean_delay: float
 
 
-def _simulate(kind: FeedKind, *, adaptive: bool, days: int, start: float,
-              seed: int) -> tuple[int, list[float]]:
+def _simulate(
+    kind: FeedKind, *, adaptive: bool, days: int, start: float, seed: int
+) -> tuple[int, list[float]]:
     """Polls of one feed over `days` and each entry's publication → found delay."""
     rng = random.Random(seed)
     t0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -219,8 +238,9 @@ def _simulate(kind: FeedKind, *, adaptive: bool, days: int, start: float,
     while t < end:
         t += timedelta(seconds=rng.expovariate(kind.per_day / 86400))
         published.append(t)
-    bounds = bounds_for(default_interval=start, adaptive=adaptive,
-                        catalog_interval=None if adaptive else start)
+    bounds = bounds_for(
+        default_interval=start, adaptive=adaptive, catalog_interval=None if adaptive else start
+    )
     # A week of history before the measured days, so the document shows a steady state.
     now = t0 + timedelta(days=7)
     due = now
@@ -238,7 +258,7 @@ def _simulate(kind: FeedKind, *, adaptive: bool, days: int, start: float,
         if visible_upto > seen:
             last_new = now
         seen = visible_upto
-        listed = published[max(0, visible_upto - 20):visible_upto]
+        listed = published[max(0, visible_upto - 20) : visible_upto]
         rate = entries_per_day(listed, now)
         quiet = None if last_new is None else (now - last_new).total_seconds()
         choice = choose_interval(bounds, rate=rate, quiet_for=quiet)
@@ -258,8 +278,13 @@ def simulate(*, days: int = 7, start: float = 300.0) -> list[tuple[str, SimResul
                 p, d = _simulate(kind, adaptive=adaptive, days=days, start=start, seed=i)
                 polls += p
                 delays += d
-            results.append(SimResult(kind.name, polls / kind.count / (days + 0.0),
-                                     statistics.fmean(delays) if delays else 0.0))
+            results.append(
+                SimResult(
+                    kind.name,
+                    polls / kind.count / (days + 0.0),
+                    statistics.fmean(delays) if delays else 0.0,
+                )
+            )
         rows.append((kind.name, results[0], results[1]))
     return rows
 
@@ -343,4 +368,3 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-

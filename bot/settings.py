@@ -111,6 +111,7 @@ class Settings(BaseSettings):
                 "EVBOT_PUBLIC_URL needs EVBOT_HTTP_PORT: WebSub hubs call back on that server"
             )
         return self
+
     # The public archive (bot.web) on EVBOT_HTTP_PORT; its public address, used
     # in feeds' absolute links and entry ids (default: the request's own host).
     archive: bool = True

@@ -53,8 +53,14 @@ MIN_INTERVAL = 1
 MAX_INTERVAL = 7 * 24 * 3600
 _DECIMAL = re.compile(r"^\+?[1-9][0-9_]*$|^0$")
 _BOOL_WORDS = {
-    "true": True, "yes": True, "on": True, "y": True,
-    "false": False, "no": False, "off": False, "n": False,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "y": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "n": False,
 }
 _TR_ASCII = str.maketrans("çğıöşüâîûÇĞİIÖŞÜ", "cgiosuaiucgiiosu")
 
@@ -103,12 +109,16 @@ def _interval(raw: str, tag: str, name: str = "interval") -> int | str:
     if tag != _INT:
         return f"{name} {raw!r} {hint}"
     if ":" in text:
-        return (f"{name} {raw!r} looks like a time of day (YAML reads it as base 60); "
-                f"write plain seconds, e.g. 90 for a minute and a half")
+        return (
+            f"{name} {raw!r} looks like a time of day (YAML reads it as base 60); "
+            f"write plain seconds, e.g. 90 for a minute and a half"
+        )
     if not _DECIMAL.match(text):
         if re.fullmatch(r"[+-]?0[0-7_]+", text):
-            return (f"{name} {raw!r} has a leading zero (YAML reads it as octal); "
-                    f"write {text.lstrip('+-0') or '0'} without the zero")
+            return (
+                f"{name} {raw!r} has a leading zero (YAML reads it as octal); "
+                f"write {text.lstrip('+-0') or '0'} without the zero"
+            )
         return f"{name} {raw!r} {hint}; write plain decimal digits"
     value = int(text.replace("_", ""))
     if not MIN_INTERVAL <= value <= MAX_INTERVAL:
@@ -211,8 +221,9 @@ def parse_catalog(text: str, *, source: str = "<catalog>") -> list[FeedSpec]:
                     values[name] = flag
         low, high = values.get("min_interval"), values.get("max_interval")
         if isinstance(low, int) and isinstance(high, int) and low > high:
-            problem(_line(fields["min_interval"]),
-                    f"min_interval {low} is above max_interval {high}")
+            problem(
+                _line(fields["min_interval"]), f"min_interval {low} is above max_interval {high}"
+            )
         feed_id = values.get("id")
         if isinstance(feed_id, str):
             if feed_id in ids:
@@ -262,4 +273,3 @@ def dump_catalog(specs: Sequence[FeedSpec]) -> str:
     if not specs:
         lines = ["feeds: []"]
     return "\n".join(lines) + "\n"
-

@@ -104,9 +104,7 @@ class BoundedDecoder:
         self._max = max_bytes
         self._size = 0
         self._chunks: list[bytes] = []
-        self.description = ", ".join(
-            layer.name for layer in reversed(self._layers)
-        )
+        self.description = ", ".join(layer.name for layer in reversed(self._layers))
 
     def _through(self, index: int, data: bytes) -> Iterator[bytes]:
         if index == len(self._layers):
@@ -120,8 +118,10 @@ class BoundedDecoder:
             self._size += len(piece)
             if self._size > self._max:
                 self._chunks.clear()
-                encoded = "" if self.description == "identity" else (
-                    f" after decoding Content-Encoding {self.description}"
+                encoded = (
+                    ""
+                    if self.description == "identity"
+                    else (f" after decoding Content-Encoding {self.description}")
                 )
                 raise BodyTooLarge(f"body exceeds {self._max} bytes{encoded}")
             self._chunks.append(piece)

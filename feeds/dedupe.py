@@ -211,8 +211,9 @@ def decide(
         found: SameStory | None = None
         best = -1.0
         for story in recent_stories:
-            reason = _match(entry, story.canonical_link, story.title_key, when,
-                            story.first_seen, window)
+            reason = _match(
+                entry, story.canonical_link, story.title_key, when, story.first_seen, window
+            )
             if reason is None:
                 continue
             rank = 2.0 if reason == "canonical link" else float(reason.split()[1])
@@ -220,8 +221,9 @@ def decide(
                 best, found = rank, SameStory(entry, story.story_id, reason)
         if found is None:
             for index, other, other_when in batch_new:
-                reason = _match(entry, other.canonical_link, other.title_key, when,
-                                other_when, window)
+                reason = _match(
+                    entry, other.canonical_link, other.title_key, when, other_when, window
+                )
                 if reason is not None:
                     found = SameStory(entry, None, reason, batch_index=index)
                     break

@@ -104,14 +104,26 @@ _KNOWN_NS: dict[str, str] = (
 _RESERVED_PREFIXES: frozenset[str] = frozenset(
     {v.lower() for v in _KNOWN_NS.values() if v}
     | {
-        name[len("_start_"):].split("_", 1)[0].lower()
+        name[len("_start_") :].split("_", 1)[0].lower()
         for name in (dir(_FeedParserMixin) if ENABLED else ())
-        if name.startswith("_start_") and "_" in name[len("_start_"):]
+        if name.startswith("_start_") and "_" in name[len("_start_") :]
     }
 )
 _DANGEROUS = frozenset(
-    {"item", "entry", "title", "source", "channel", "feed", "rss", "rdf", "image",
-     "textinput", "svg", "math"}
+    {
+        "item",
+        "entry",
+        "title",
+        "source",
+        "channel",
+        "feed",
+        "rss",
+        "rdf",
+        "image",
+        "textinput",
+        "svg",
+        "math",
+    }
 )
 _IMAGE_CHILDREN = frozenset({"url", "title", "link", "width", "height", "description"})
 _TEXTINPUT_CHILDREN = frozenset({"title", "link", "description", "name"})

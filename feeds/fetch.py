@@ -77,8 +77,15 @@ class Validators:
 
     def to_json(self) -> str:
         """Compact JSON for one text column."""
-        data = {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified),
-                                  ("body_hash", self.body_hash)) if v}
+        data = {
+            k: v
+            for k, v in (
+                ("etag", self.etag),
+                ("last_modified", self.last_modified),
+                ("body_hash", self.body_hash),
+            )
+            if v
+        }
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
@@ -207,12 +214,7 @@ def _moved_to(hops: list[tuple[int, str]]) -> str | None:
 async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length")
     encodings = response.headers.get_list("content-encoding", split_commas=True)
-    if (
-        declared is not None
-        and declared.isdigit()
-        and int(declared) > max_bytes
-        and not encodings
-    ):
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes and not encodings:
         raise BodyTooLarge(f"Content-Length {declared} exceeds {max_bytes} bytes")
     if response.is_stream_consumed:
         # An in-memory response (httpx.MockTransport) was read and decoded
@@ -275,8 +277,16 @@ async def fetch(
     """
     started = time.perf_counter()
     base = FetchResult(
-        status=FetchStatus.ERROR, url=url, final_url=url, body=None, validators=validators,
-        moved_to=None, retry_after=None, http_status=None, error_kind=None, error=None,
+        status=FetchStatus.ERROR,
+        url=url,
+        final_url=url,
+        body=None,
+        validators=validators,
+        moved_to=None,
+        retry_after=None,
+        http_status=None,
+        error_kind=None,
+        error=None,
         elapsed=0.0,
     )
 
@@ -304,8 +314,12 @@ async def fetch(
                 if status == 304:
                     return done(status=FetchStatus.NOT_MODIFIED, **common)
                 if status == 410:
-                    return done(status=FetchStatus.GONE, error_kind="http_410",
-                                error="410 Gone: the feed was removed", **common)
+                    return done(
+                        status=FetchStatus.GONE,
+                        error_kind="http_410",
+                        error="410 Gone: the feed was removed",
+                        **common,
+                    )
                 if not 200 <= status < 300:
                     retry = None
                     if status in (429, 503):
@@ -313,8 +327,12 @@ async def fetch(
                             response.headers.get("retry-after"), datetime.now(UTC)
                         )
                     phrase = response.reason_phrase or "error"
-                    return done(error_kind=f"http_{status}", error=f"HTTP {status} {phrase}",
-                                retry_after=retry, **common)
+                    return done(
+                        error_kind=f"http_{status}",
+                        error=f"HTTP {status} {phrase}",
+                        retry_after=retry,
+                        **common,
+                    )
                 body = await _read_limited(response, max_bytes)
             finally:
                 await response.aclose()

@@ -322,9 +322,7 @@ def _parse_with_feedparser(
             )
         )
     feed = parsed.get("feed", {})
-    feed_title = RawFeed(
-        feed.get("title"), (), _kind(feed.get("title_detail"), atom, "guess")
-    )
+    feed_title = RawFeed(feed.get("title"), (), _kind(feed.get("title_detail"), atom, "guess"))
     return _build(feed_title, raws, warnings, base_url, now, "feedparser")
 
 

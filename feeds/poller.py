@@ -74,9 +74,10 @@ class PollOutcome:
     @property
     def ok(self) -> bool:
         """True when the feed was reached and nothing needs recording as an error."""
-        return self.fetch.status in (
-            FetchStatus.OK, FetchStatus.NOT_MODIFIED, FetchStatus.UNCHANGED
-        ) and self.parse_error is None
+        return (
+            self.fetch.status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED, FetchStatus.UNCHANGED)
+            and self.parse_error is None
+        )
 
 
 def host_key(url: str) -> str:
@@ -149,8 +150,12 @@ async def poll_one(
 ) -> PollOutcome:
     """Fetch and, if there is a new body, parse one feed (no concurrency limits)."""
     result = await fetch(
-        client, request.url, request.validators, max_bytes=max_bytes,
-        total_timeout=total_timeout, origin=request.catalog_url,
+        client,
+        request.url,
+        request.validators,
+        max_bytes=max_bytes,
+        total_timeout=total_timeout,
+        origin=request.catalog_url,
     )
     if result.status is not FetchStatus.OK or result.body is None:
         return PollOutcome(request, result, None, None, 0.0)
@@ -165,9 +170,17 @@ async def poll_one(
 
 def crashed(request: PollRequest, exc: BaseException) -> PollOutcome:
     result = FetchResult(
-        status=FetchStatus.ERROR, url=request.url, final_url=request.url, body=None,
-        validators=request.validators, moved_to=None, retry_after=None, http_status=None,
-        error_kind="internal", error=f"{type(exc).__name__}: {exc}", elapsed=0.0,
+        status=FetchStatus.ERROR,
+        url=request.url,
+        final_url=request.url,
+        body=None,
+        validators=request.validators,
+        moved_to=None,
+        retry_after=None,
+        http_status=None,
+        error_kind="internal",
+        error=f"{type(exc).__name__}: {exc}",
+        elapsed=0.0,
     )
     return PollOutcome(request, result, None, None, 0.0)
 
@@ -196,8 +209,13 @@ async def poll_batch(
         try:
             async with limiter.slot(request.url):
                 outcome = await poll_one(
-                    client, request, max_bytes=max_bytes, total_timeout=total_timeout,
-                    now=now, executor=executor, parse_off_loop=parse_off_loop,
+                    client,
+                    request,
+                    max_bytes=max_bytes,
+                    total_timeout=total_timeout,
+                    now=now,
+                    executor=executor,
+                    parse_off_loop=parse_off_loop,
                 )
         except asyncio.CancelledError:
             raise

@@ -21,9 +21,27 @@ __all__ = ["TRACKING_PARAMS", "TRACKING_PREFIXES", "canonical_link", "resolve_li
 TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "mtm_", "pk_", "_hs", "oly_")
 TRACKING_PARAMS: frozenset[str] = frozenset(
     {
-        "fbclid", "gclid", "gclsrc", "gbraid", "wbraid", "dclid", "msclkid", "yclid",
-        "twclid", "ttclid", "li_fat_id", "igshid", "mc_cid", "mc_eid", "mkt_tok",
-        "_ga", "_gl", "ref_src", "cmpid", "ito", "ocid",
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "gbraid",
+        "wbraid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "cmpid",
+        "ito",
+        "ocid",
     }
 )
 

@@ -45,9 +45,7 @@ _OPEN_BLOCK: dict[tuple[str, ...], re.Pattern[str]] = {
     kinds: re.compile(rf"<({'|'.join(kinds)})\b[^>]*>", re.IGNORECASE)
     for kinds in (("script", "style"), ("script",), ("style",))
 }
-_CLOSE_BLOCK = {
-    kind: re.compile(rf"</{kind}\s*>", re.IGNORECASE) for kind in ("script", "style")
-}
+_CLOSE_BLOCK = {kind: re.compile(rf"</{kind}\s*>", re.IGNORECASE) for kind in ("script", "style")}
 # The start of the last closing tag of each kind: greedy ".*" then one step back at a time.
 _LAST_CLOSE = {
     kind: re.compile(rf"(?s:.*)(?=</{kind}\s*>)", re.IGNORECASE) for kind in ("script", "style")

@@ -58,9 +58,7 @@ def feed_table(feeds: Sequence[FeedRow], *, now: datetime) -> str:
     """Fixed-width table: id, state, last success, failures, next poll, interval, why, error."""
     if not feeds:
         return "no feeds in the database yet (start the service once, or check EVBOT_FEEDS_FILE)"
-    header = (
-        "feed", "state", "last success", "fails", "next poll", "every", "why", "last error"
-    )
+    header = ("feed", "state", "last success", "fails", "next poll", "every", "why", "last error")
     rows = [
         (
             f.id,

@@ -72,12 +72,20 @@ async def check_feed(
         return 1
     ctype = result.content_type or "no content type"
     print(f"body:    {len(result.body)} bytes, {ctype}", file=out)
-    validators = [k for k, v in (("ETag", result.validators.etag),
-                                 ("Last-Modified", result.validators.last_modified)) if v]
+    validators = [
+        k
+        for k, v in (
+            ("ETag", result.validators.etag),
+            ("Last-Modified", result.validators.last_modified),
+        )
+        if v
+    ]
     print(f"conditional GET: {', '.join(validators) or 'not supported by the server'}", file=out)
     try:
         parsed = parse_feed(
-            result.body, base_url=result.final_url, now=datetime.now(UTC),
+            result.body,
+            base_url=result.final_url,
+            now=datetime.now(UTC),
             content_type=result.content_type,
         )
     except FeedParseError as exc:
@@ -172,22 +180,39 @@ def register(
     check.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
 
     def run_check(args: argparse.Namespace) -> int:
-        return asyncio.run(check_feed(args.url, out=sys.stdout, limit=args.limit,
-                                      classify=classify, total_timeout=args.timeout))
+        return asyncio.run(
+            check_feed(
+                args.url,
+                out=sys.stdout,
+                limit=args.limit,
+                classify=classify,
+                total_timeout=args.timeout,
+            )
+        )
 
     check.set_defaults(func=run_check)
 
     imp = sub.add_parser("import-opml", help="add the feeds of an OPML file to a catalog")
     imp.add_argument("file")
-    imp.add_argument("--catalog", metavar="OUT",
-                     help="catalog YAML to merge into and write (default: print to stdout)")
-    imp.add_argument("--language", choices=("tr", "en"), default="tr",
-                     help="language of outlines without one (default tr)")
+    imp.add_argument(
+        "--catalog",
+        metavar="OUT",
+        help="catalog YAML to merge into and write (default: print to stdout)",
+    )
+    imp.add_argument(
+        "--language",
+        choices=("tr", "en"),
+        default="tr",
+        help="language of outlines without one (default tr)",
+    )
     imp.set_defaults(func=_import_opml)
 
     exp = sub.add_parser("export-opml", help="write the catalog as OPML 2.0")
-    exp.add_argument("--catalog", metavar="FILE",
-                     help="catalog YAML (default: $EVBOT_FEEDS_FILE or the bundled one)")
+    exp.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="catalog YAML (default: $EVBOT_FEEDS_FILE or the bundled one)",
+    )
     exp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     exp.set_defaults(func=_export_opml)
 

@@ -545,9 +545,7 @@ class Ingestor:
                     decisions = decisions_for(recent)
                     batch = await self._batch(feed, decisions, classified, now)
             new, again, seen_only = batch
-            record = self._record(
-                feed, outcome, success=True, brought_new=bool(new) or bool(again)
-            )
+            record = self._record(feed, outcome, success=True, brought_new=bool(new) or bool(again))
             stored = await self.storage.store_batch(
                 feed.id, new=new, again=again, seen=seen_only, record=record, now=now
             )

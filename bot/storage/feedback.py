@@ -71,9 +71,7 @@ class FeedbackStore(StorageBase):
             }
             new_id = (await conn.execute(insert(t.feedback).values(**values))).inserted_primary_key
             assert new_id is not None
-            row = (
-                await conn.execute(select(t.feedback).where(t.feedback.c.id == new_id[0]))
-            ).one()
+            row = (await conn.execute(select(t.feedback).where(t.feedback.c.id == new_id[0]))).one()
         return _feedback_row(row)
 
     async def feedback(self) -> list[FeedbackRow]:

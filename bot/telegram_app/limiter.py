@@ -34,9 +34,7 @@ MAX_TRIES = 5
 # Calls that show something new in a chat: the chat's spacing applies, one at a time.
 _MESSAGE_PREFIXES = ("send", "copy", "forward")
 # Calls that change or answer but add no message: a global slot only.
-_LIGHT = frozenset(
-    {"sendChatAction", "answerCallbackQuery", "deleteMessage", "deleteMessages"}
-)
+_LIGHT = frozenset({"sendChatAction", "answerCallbackQuery", "deleteMessage", "deleteMessages"})
 
 
 def _seconds(value: int | float | timedelta) -> float:

@@ -74,8 +74,8 @@ class Rig:
                 )
             )
         record = FetchRecord(status="ok", success=True, duration=0.0, next_poll_at=self.clock.now())
-        await store(self.storage,
-            "f", new=new, again=[], seen=[], record=record, now=self.clock.now()
+        await store(
+            self.storage, "f", new=new, again=[], seen=[], record=record, now=self.clock.now()
         )
 
     def alerts(self, chat_id: int) -> list[str]:

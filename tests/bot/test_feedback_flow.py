@@ -48,8 +48,9 @@ async def test_admin_relabels_an_alert_and_the_correction_is_stored(tmp_path: Pa
         assert row.created_at == h.clock.now()
         # The alert gets its buttons back.
         await h.tg.wait_until(
-            lambda: [b["text"] for b in h.tg.message(ADMIN, mid).buttons]
-            == ["Why?", "Wrong category?"]
+            lambda: (
+                [b["text"] for b in h.tg.message(ADMIN, mid).buttons] == ["Why?", "Wrong category?"]
+            )
         )
 
 

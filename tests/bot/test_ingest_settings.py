@@ -27,8 +27,10 @@ def test_defaults_leave_websub_off_and_the_range_to_the_scheduler() -> None:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"EVBOT_MIN_POLL_INTERVAL": "600", "EVBOT_MAX_POLL_INTERVAL": "60"},
-         "EVBOT_MIN_POLL_INTERVAL (600) is above EVBOT_MAX_POLL_INTERVAL (60)"),
+        (
+            {"EVBOT_MIN_POLL_INTERVAL": "600", "EVBOT_MAX_POLL_INTERVAL": "60"},
+            "EVBOT_MIN_POLL_INTERVAL (600) is above EVBOT_MAX_POLL_INTERVAL (60)",
+        ),
         ({"EVBOT_PUBLIC_URL": "https://bot.example"}, "EVBOT_PUBLIC_URL needs EVBOT_HTTP_PORT"),
         ({"EVBOT_PUBLIC_URL": "ftp://x", "EVBOT_HTTP_PORT": "8080"}, "EVBOT_PUBLIC_URL:"),
     ],

@@ -59,14 +59,13 @@ class FakeHub:
 
 
 def hub_feed(hub: str, topic: str, items: list[FeedItem]) -> bytes:
-    links = (
-        f'<atom:link rel="hub" href="{hub}"/><atom:link rel="self" href="{topic}"/>'
-    )
+    links = f'<atom:link rel="hub" href="{hub}"/><atom:link rel="self" href="{topic}"/>'
     text = rss_xml(items).replace(
         '<rss version="2.0">', '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">'
     )
-    return text.replace("<description>test</description>",
-                        "<description>test</description>" + links).encode()
+    return text.replace(
+        "<description>test</description>", "<description>test</description>" + links
+    ).encode()
 
 
 @dataclass
@@ -85,13 +84,19 @@ async def ws(tmp_path: Path, clock: FakeClock) -> AsyncIterator[WebSubRig]:
         topic = rig.feeds.url("/a.xml")
         rig.feeds.set_raw("/a.xml", body=hub_feed(hub.url, topic, []))
         manager = WebSubManager(
-            rig.storage, rig.ingestor.client, clock, public_url="http://placeholder",
-            poll_soon=rig.ingestor.poll_soon, lease_seconds=3600,
+            rig.storage,
+            rig.ingestor.client,
+            clock,
+            public_url="http://placeholder",
+            poll_soon=rig.ingestor.poll_soon,
+            lease_seconds=3600,
         )
         rig.ingestor.on_parsed = manager.on_parsed
         server = HttpServer(
             health=lambda: None,  # type: ignore[arg-type, return-value]
-            metrics=Metrics(), port=0, routes=manager.routes(),
+            metrics=Metrics(),
+            port=0,
+            routes=manager.routes(),
         )
         await server.start()
         manager.public_url = f"http://127.0.0.1:{server.port}"

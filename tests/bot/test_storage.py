@@ -145,7 +145,12 @@ async def test_same_story_from_second_feed_is_a_source_not_a_new_alert(
     await chat(storage, clock, 1, CATS)
     first = await store(
         storage,
-        "a", new=[item("x", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
+        "a",
+        new=[item("x", ("regulation",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
     )
     clock.advance(60)
     await store(
@@ -262,7 +267,12 @@ async def test_migrated_group_keeps_subscriptions_and_pending_alerts(
     await storage.set_subscriptions(-5, ("regulation", "ev-market"))
     await store(
         storage,
-        "f1", new=[item("a", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
+        "f1",
+        new=[item("a", ("regulation",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
     )
     await storage.migrate_chat(-5, -1005, clock.now())
     assert await storage.subscriptions(-1005) == {"regulation", "ev-market"}

@@ -20,7 +20,12 @@ async def test_keywords_reach_outside_categories_and_exclusions_suppress(
     assert await storage.add_keyword(2, "-story")
     await store(
         storage,
-        "f1", new=[item("a", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
+        "f1",
+        new=[item("a", ("regulation",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
     )
     [row] = await storage.due_deliveries(clock.now())
     assert row.chat_id == 1
@@ -39,7 +44,12 @@ async def test_quiet_chats_get_held_rows_released_on_demand(
     await storage.update_chat(1, clock.now(), quiet_start="11:00", quiet_end="14:00")
     await store(
         storage,
-        "f1", new=[item("a", ("regulation",))], again=[], seen=[], record=ok(clock), now=clock.now()
+        "f1",
+        new=[item("a", ("regulation",))],
+        again=[],
+        seen=[],
+        record=ok(clock),
+        now=clock.now(),
     )
     [now_row] = await storage.due_deliveries(clock.now())
     assert now_row.chat_id == 2 and not now_row.reason.held

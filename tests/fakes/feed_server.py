@@ -94,9 +94,7 @@ def sized_body(total: int, chunk: int = 64 * 1024, fill: bytes = b"x") -> BodyFa
     return gen
 
 
-def endless_body(
-    delay: float = 0.05, piece: bytes = b"<rss><channel>"
-) -> BodyFactory:
+def endless_body(delay: float = 0.05, piece: bytes = b"<rss><channel>") -> BodyFactory:
     """A body factory that never ends: ``piece`` every ``delay`` seconds."""
 
     async def gen() -> AsyncIterator[bytes]:

@@ -51,16 +51,24 @@ def test_every_problem_is_reported_with_its_line() -> None:
         parse_catalog(text, source="c.yaml")
     lines = str(info.value).splitlines()
     assert lines == info.value.problems
-    for fragment in ("c.yaml:2: id 'Bad_Id'", "c.yaml:4: url", "c.yaml:5: language",
-                     "c.yaml:6: interval", "c.yaml:7: enabled", "c.yaml:8: unknown key 'colour'",
-                     "c.yaml:13: duplicate id 'ok'",
-                     "c.yaml:13: feed is missing required key 'url'"):
+    for fragment in (
+        "c.yaml:2: id 'Bad_Id'",
+        "c.yaml:4: url",
+        "c.yaml:5: language",
+        "c.yaml:6: interval",
+        "c.yaml:7: enabled",
+        "c.yaml:8: unknown key 'colour'",
+        "c.yaml:13: duplicate id 'ok'",
+        "c.yaml:13: feed is missing required key 'url'",
+    ):
         assert any(line.startswith(fragment) for line in lines), fragment
 
 
 def _one_feed(extra: str) -> str:
-    return ("feeds:\n  - id: a\n    name: A\n    url: https://a.test/rss\n"
-            f"    language: tr\n    {extra}\n")
+    return (
+        "feeds:\n  - id: a\n    name: A\n    url: https://a.test/rss\n"
+        f"    language: tr\n    {extra}\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,8 +129,13 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_dump_and_opml_round_trip() -> None:
     specs = [
-        FeedSpec("aa-ekonomi", "Anadolu Ajansı · Ekonomi",
-                 "https://www.aa.com.tr/tr/rss/default?cat=ekonomi", "tr", 600),
+        FeedSpec(
+            "aa-ekonomi",
+            "Anadolu Ajansı · Ekonomi",
+            "https://www.aa.com.tr/tr/rss/default?cat=ekonomi",
+            "tr",
+            600,
+        ),
         FeedSpec("electrek", 'Electrek "EV" news', "https://electrek.co/feed/", "en", None, False),
     ]
     assert parse_catalog(dump_catalog(specs)) == specs
@@ -140,7 +153,10 @@ def test_foreign_opml_import() -> None:
       </outline></body></opml>"""
     specs = opml_to_specs(opml, default_language="en")
     assert [(s.id, s.language) for s in specs] == [
-        ("sarj-dunyasi", "tr"), ("sarj-dunyasi-2", "en"), ("ev-weekly", "en")]
+        ("sarj-dunyasi", "tr"),
+        ("sarj-dunyasi-2", "en"),
+        ("ev-weekly", "en"),
+    ]
 
 
 def test_opml_with_entities_is_refused() -> None:
@@ -168,7 +184,9 @@ def test_cli_import_then_export_opml(tmp_path: Path, capsys: pytest.CaptureFixtu
     args = _parser().parse_args(["feeds", "export-opml", "--catalog", str(catalog)])
     assert args.func(args) == 0
     assert [s.url for s in opml_to_specs(capsys.readouterr().out)] == [
-        "https://old.test/rss", "https://ev.test/rss"]
+        "https://old.test/rss",
+        "https://ev.test/rss",
+    ]
 
 
 async def test_feeds_check_shows_entries_and_classification() -> None:
@@ -179,7 +197,9 @@ async def test_feeds_check_shows_entries_and_classification() -> None:
 
     out = io.StringIO()
     status = await check_feed(
-        "http://feeds.test/rss", out=out, transport=httpx.MockTransport(handler),
+        "http://feeds.test/rss",
+        out=out,
+        transport=httpx.MockTransport(handler),
         classify=lambda title, summary: f"categories: ev-manufacturing ({title[:4]})",
     )
     text = out.getvalue()

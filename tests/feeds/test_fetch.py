@@ -101,7 +101,9 @@ async def test_http_failures() -> None:
         assert gone.status is FetchStatus.GONE
         missing = await fetch(client, server.url("/nothing"), Validators())
         assert (missing.status, missing.error_kind, missing.http_status) == (
-            FetchStatus.ERROR, "http_404", 404,
+            FetchStatus.ERROR,
+            "http_404",
+            404,
         )
         boom = await fetch(client, server.url("/boom"), Validators())
         assert boom.error_kind == "http_500"
@@ -220,8 +222,11 @@ async def test_deflate_raw_or_wrapped_and_stacked_encodings_decode() -> None:
     [
         (b"not gzip at all", "gzip", "bad content encoding: gzip: "),
         (b"\x8b\x00 anything", "br", "bad content encoding: unsupported Content-Encoding 'br'"),
-        (gzip.compress(b"x"), ", ".join(["gzip"] * 5),
-         "bad content encoding: 5 content encodings stacked (at most 4 accepted)"),
+        (
+            gzip.compress(b"x"),
+            ", ".join(["gzip"] * 5),
+            "bad content encoding: 5 content encodings stacked (at most 4 accepted)",
+        ),
     ],
     ids=["corrupt", "brotli-unasked", "too-many-layers"],
 )

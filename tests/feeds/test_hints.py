@@ -45,8 +45,7 @@ def test_atom_hub_and_self() -> None:
 
 def test_odd_hints_are_ignored_not_guessed() -> None:
     hints = feed_hints(
-        '<rss><channel><ttl>soon</ttl><link rel="hub" href="javascript:alert(1)"/>'
-        "</channel></rss>",
+        '<rss><channel><ttl>soon</ttl><link rel="hub" href="javascript:alert(1)"/></channel></rss>',
         "https://news.example/",
     )
     assert hints == FeedHints()

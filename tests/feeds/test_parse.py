@@ -19,20 +19,30 @@ def parse(body: bytes | str, content_type: str | None = None):  # type: ignore[n
 
 
 def test_rss_entries_are_plain_text_with_absolute_clean_links() -> None:
-    feed = parse(rss_xml([
-        FeedItem(
-            "Togg&#39;un &lt;b&gt;yeni&lt;/b&gt;   modeli",
-            link="/haber/togg-t10f?utm_source=rss&utm_medium=feed&id=7&fbclid=abc",
-            guid="tr-1",
-            summary="<p>Şarj&nbsp;süresi <a href='/x'>30 dakika</a></p><script>evil()</script>",
-            published=datetime(2025, 3, 10, 9, 30, tzinfo=UTC),
+    feed = parse(
+        rss_xml(
+            [
+                FeedItem(
+                    "Togg&#39;un &lt;b&gt;yeni&lt;/b&gt;   modeli",
+                    link="/haber/togg-t10f?utm_source=rss&utm_medium=feed&id=7&fbclid=abc",
+                    guid="tr-1",
+                    summary=(
+                        "<p>Şarj&nbsp;süresi <a href='/x'>30 dakika</a></p><script>evil()</script>"
+                    ),
+                    published=datetime(2025, 3, 10, 9, 30, tzinfo=UTC),
+                )
+            ],
+            title="Otomobil",
         )
-    ], title="Otomobil"))
+    )
     assert feed.title == "Otomobil"
     [entry] = feed.entries
     assert entry.title == "Togg'un yeni modeli"
     assert entry.summary == "Şarj süresi 30 dakika"
-    assert entry.link == "https://haber.test/haber/togg-t10f?utm_source=rss&utm_medium=feed&id=7&fbclid=abc"
+    assert (
+        entry.link
+        == "https://haber.test/haber/togg-t10f?utm_source=rss&utm_medium=feed&id=7&fbclid=abc"
+    )
     assert entry.canonical_link == "https://haber.test/haber/togg-t10f?id=7"
     assert entry.identity == "guid:tr-1"
     assert entry.published == datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
@@ -48,10 +58,19 @@ def test_timezone_offsets_become_utc() -> None:
 
 
 def test_atom_feed() -> None:
-    feed = parse(atom_xml([
-        FeedItem("EU probes EV subsidies", link="https://en.test/a", guid="urn:1",
-                 summary="<em>Brussels</em> opens a probe", published=NOW - timedelta(hours=1)),
-    ]))
+    feed = parse(
+        atom_xml(
+            [
+                FeedItem(
+                    "EU probes EV subsidies",
+                    link="https://en.test/a",
+                    guid="urn:1",
+                    summary="<em>Brussels</em> opens a probe",
+                    published=NOW - timedelta(hours=1),
+                ),
+            ]
+        )
+    )
     [entry] = feed.entries
     assert (entry.identity, entry.summary) == ("guid:urn:1", "Brussels opens a probe")
     assert entry.published == NOW - timedelta(hours=1)
@@ -73,16 +92,22 @@ def test_entry_without_date_or_link_gets_a_hash_identity() -> None:
 
 
 def test_entry_without_guid_is_identified_by_canonical_link() -> None:
-    [entry] = parse(rss_xml([FeedItem("Başlık", link="http://www.haber.test/a/?utm_campaign=x")])).entries
+    [entry] = parse(
+        rss_xml([FeedItem("Başlık", link="http://www.haber.test/a/?utm_campaign=x")])
+    ).entries
     assert entry.identity == "link:https://haber.test/a"
 
 
 def test_duplicate_guids_keep_the_first_and_warn() -> None:
-    feed = parse(rss_xml([
-        FeedItem("Birinci", guid="same", link="http://a.test/1"),
-        FeedItem("İkinci", guid="same", link="http://a.test/2"),
-        FeedItem("Üçüncü", guid="other", link="http://a.test/3"),
-    ]))
+    feed = parse(
+        rss_xml(
+            [
+                FeedItem("Birinci", guid="same", link="http://a.test/1"),
+                FeedItem("İkinci", guid="same", link="http://a.test/2"),
+                FeedItem("Üçüncü", guid="other", link="http://a.test/3"),
+            ]
+        )
+    )
     assert [e.title for e in feed.entries] == ["Birinci", "Üçüncü"]
     assert any("duplicate" in w for w in feed.warnings)
 
@@ -93,8 +118,9 @@ def test_guid_is_not_resolved_against_the_feed_url() -> None:
 
 
 def test_wrongly_declared_windows_1254_is_decoded_as_turkish() -> None:
-    xml = rss_xml([FeedItem("Şarj istasyonu ağı büyüyor: İzmir'de ılık karşılama",
-                            link="http://a.test/1")])
+    xml = rss_xml(
+        [FeedItem("Şarj istasyonu ağı büyüyor: İzmir'de ılık karşılama", link="http://a.test/1")]
+    )
     body = xml.encode("windows-1254")  # but the declaration says utf-8
     feed = parse(body, content_type="application/rss+xml; charset=utf-8")
     assert feed.entries[0].title == "Şarj istasyonu ağı büyüyor: İzmir'de ılık karşılama"
@@ -102,8 +128,11 @@ def test_wrongly_declared_windows_1254_is_decoded_as_turkish() -> None:
 
 
 def test_correctly_declared_windows_1254() -> None:
-    xml = rss_xml([FeedItem("Elektrikli otobüs ihalesi", link="http://a.test/1")],
-                  encoding="windows-1254", title="Güncel")
+    xml = rss_xml(
+        [FeedItem("Elektrikli otobüs ihalesi", link="http://a.test/1")],
+        encoding="windows-1254",
+        title="Güncel",
+    )
     feed = parse(xml.encode("windows-1254"))
     assert feed.title == "Güncel"
     assert feed.warnings == ()
@@ -133,21 +162,37 @@ BILLION_LAUGHS = (
     [
         (b"", "empty body"),
         (b"  \n\t ", "empty body"),
-        (b"<!DOCTYPE html><html><head><title>Haber</title></head><body>x</body></html>",
-         "not a feed: looks like an HTML page"),
+        (
+            b"<!DOCTYPE html><html><head><title>Haber</title></head><body>x</body></html>",
+            "not a feed: looks like an HTML page",
+        ),
         ("<html><body>Site bakımda</body></html>".encode(), "not a feed: looks like an HTML page"),
-        (rss_xml([FeedItem("a", link="http://a.test/1")] * 3).encode()[:-60],
-         "malformed XML at line"),
+        (
+            rss_xml([FeedItem("a", link="http://a.test/1")] * 3).encode()[:-60],
+            "malformed XML at line",
+        ),
         (b"<?xml version='1.0'?><rss><channel><item><title>x</tit", "malformed XML at line"),
         (b"just some text", "malformed XML"),
         (b'<?xml version="1.0"?><config><a>1</a></config>', "not a feed"),
         (BILLION_LAUGHS.encode(), "entity expansion refused"),
-        (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-         b'<rss version="2.0"><channel><title>&x;</title></channel></rss>',
-         "entity expansion refused"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<rss version="2.0"><channel><title>&x;</title></channel></rss>',
+            "entity expansion refused",
+        ),
     ],
-    ids=["empty", "blank", "html-doctype", "html", "truncated", "truncated-early", "text",
-         "other-xml", "billion-laughs", "external-entity"],
+    ids=[
+        "empty",
+        "blank",
+        "html-doctype",
+        "html",
+        "truncated",
+        "truncated-early",
+        "text",
+        "other-xml",
+        "billion-laughs",
+        "external-entity",
+    ],
 )
 def test_not_a_feed_is_a_clear_error(body: bytes, message: str) -> None:
     with pytest.raises(FeedParseError, match=message):

@@ -23,8 +23,15 @@ def now() -> datetime:
 
 
 def healthy_items(tag: str) -> list[FeedItem]:
-    return [FeedItem(f"{tag} haber {i}", link=f"http://news.test/{tag}/{i}", guid=f"{tag}-{i}",
-                     published=datetime(2025, 3, 10, i, tzinfo=UTC)) for i in range(3)]
+    return [
+        FeedItem(
+            f"{tag} haber {i}",
+            link=f"http://news.test/{tag}/{i}",
+            guid=f"{tag}-{i}",
+            published=datetime(2025, 3, 10, i, tzinfo=UTC),
+        )
+        for i in range(3)
+    ]
 
 
 # path -> (expected fetch status, expected error_kind or parse error fragment)
@@ -34,8 +41,9 @@ async def test_hostile_feeds_fail_as_values_and_healthy_ones_come_through() -> N
         s.add_feed("/ok1.xml", entries=healthy_items("a"))
         s.add_feed("/ok2.xml", kind="atom", entries=healthy_items("b"))
         s.set_raw("/malformed.xml", body=b"<?xml version='1.0'?><rss><channel><item><title>x")
-        s.set_raw("/html", body=b"<!DOCTYPE html><html><body>hi</body></html>",
-                  content_type="text/html")
+        s.set_raw(
+            "/html", body=b"<!DOCTYPE html><html><body>hi</body></html>", content_type="text/html"
+        )
         s.set_raw("/empty", body=b"")
         s.set_raw("/huge", body=sized_body(50 * 1024 * 1024))
         s.set_raw("/endless", body=endless_body(0.02))
@@ -45,8 +53,10 @@ async def test_hostile_feeds_fail_as_values_and_healthy_ones_come_through() -> N
         s.set_raw("/e410", status=410)
         s.set_raw("/e500", status=500)
         s.set_raw("/e429", status=429, headers={"Retry-After": "60"})
-        s.set_raw("/cp1254", body=rss_xml([FeedItem("Şarj ağı İzmir'de büyüyor", link="/x")])
-                  .encode("windows-1254"))
+        s.set_raw(
+            "/cp1254",
+            body=rss_xml([FeedItem("Şarj ağı İzmir'de büyüyor", link="/x")]).encode("windows-1254"),
+        )
         s.set_raw("/nolink", body=rss_xml([FeedItem("Bağlantısız haber")]).encode())
         dupes = [FeedItem("a", guid="g"), FeedItem("b", guid="g")]
         s.set_raw("/dupes", body=rss_xml(dupes).encode())
@@ -75,8 +85,15 @@ async def test_hostile_feeds_fail_as_values_and_healthy_ones_come_through() -> N
         requests = [PollRequest(p.strip("/"), s.url(p), Validators()) for p in expected]
         async with build_client(max_redirects=4) as client:
             outcomes = await asyncio.wait_for(
-                poll_batch(client, requests, concurrency=8, per_host=8, now=now,
-                           max_bytes=512 * 1024, total_timeout=1.0),
+                poll_batch(
+                    client,
+                    requests,
+                    concurrency=8,
+                    per_host=8,
+                    now=now,
+                    max_bytes=512 * 1024,
+                    total_timeout=1.0,
+                ),
                 timeout=20,
             )
         by_path = {o.request.url.removeprefix(f"http://127.0.0.1:{s.port}"): o for o in outcomes}
@@ -90,7 +107,10 @@ async def test_hostile_feeds_fail_as_values_and_healthy_ones_come_through() -> N
                 assert o.parse_error is not None and parse_error in o.parse_error, path
 
         assert [e.title for e in by_path["/ok1.xml"].parsed.entries] == [  # type: ignore[union-attr]
-            "a haber 2", "a haber 1", "a haber 0"]
+            "a haber 2",
+            "a haber 1",
+            "a haber 0",
+        ]
         assert len(by_path["/ok2.xml"].parsed.entries) == 3  # type: ignore[union-attr]
         assert by_path["/e429"].fetch.retry_after == 60
         assert by_path["/cp1254"].parsed.entries[0].title == "Şarj ağı İzmir'de büyüyor"  # type: ignore[union-attr]
@@ -103,8 +123,9 @@ async def test_hostile_feeds_fail_as_values_and_healthy_ones_come_through() -> N
 async def test_second_poll_uses_conditional_get() -> None:
     async with FeedServer() as server, build_client() as client:
         server.add_feed("/f.xml", entries=healthy_items("c"))
-        [first] = await poll_batch(client, [PollRequest("f", server.url("/f.xml"), Validators())],
-                                   now=now)
+        [first] = await poll_batch(
+            client, [PollRequest("f", server.url("/f.xml"), Validators())], now=now
+        )
         assert first.parsed is not None and len(first.parsed.entries) == 3
         [second] = await poll_batch(
             client, [PollRequest("f", server.url("/f.xml"), first.fetch.validators)], now=now
@@ -143,8 +164,14 @@ async def test_a_slow_host_does_not_hold_the_others() -> None:
 
 
 async def test_parsing_runs_off_the_event_loop() -> None:
-    items = [FeedItem(f"Uzun haber başlığı numara {i}", link=f"http://n.test/{i}",
-                      summary="<p>" + "metin " * 200 + "</p>") for i in range(400)]
+    items = [
+        FeedItem(
+            f"Uzun haber başlığı numara {i}",
+            link=f"http://n.test/{i}",
+            summary="<p>" + "metin " * 200 + "</p>",
+        )
+        for i in range(400)
+    ]
     async with FeedServer() as server, build_client() as client:
         server.add_feed("/big.xml", entries=items)
         loop = asyncio.get_running_loop()

@@ -112,9 +112,14 @@ async def test_stored_redirect_target_is_checked_against_the_catalog_url() -> No
     async with build_client(transport=httpx.MockTransport(world)) as client:
         outcomes = await poll_batch(
             client,
-            [PollRequest("f", "http://169.254.169.254/latest/", Validators(), catalog_url=PUBLIC),
-             PollRequest("g", "http://93.184.216.35/moved.xml", Validators(),
-                         catalog_url=PUBLIC)],
+            [
+                PollRequest(
+                    "f", "http://169.254.169.254/latest/", Validators(), catalog_url=PUBLIC
+                ),
+                PollRequest(
+                    "g", "http://93.184.216.35/moved.xml", Validators(), catalog_url=PUBLIC
+                ),
+            ],
             now=lambda: datetime(2025, 3, 10, tzinfo=UTC),
         )
     refused, moved = outcomes
@@ -126,9 +131,15 @@ async def test_stored_redirect_target_is_checked_against_the_catalog_url() -> No
 @pytest.mark.parametrize(
     ("address", "kind"),
     [
-        ("8.8.8.8", None), ("2606:4700::1111", None), ("127.0.0.1", "loopback"),
-        ("::ffff:10.0.0.1", "private"), ("2002:7f00:1::", "loopback"), ("fec0::1", "private"),
-        ("100.64.0.1", "reserved"), ("::", "unspecified"), ("ff02::1", "multicast"),
+        ("8.8.8.8", None),
+        ("2606:4700::1111", None),
+        ("127.0.0.1", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::", "loopback"),
+        ("fec0::1", "private"),
+        ("100.64.0.1", "reserved"),
+        ("::", "unspecified"),
+        ("ff02::1", "multicast"),
     ],
 )
 def test_address_classes(address: str, kind: str | None) -> None:

@@ -23,10 +23,20 @@ from feeds.schedule import (
 )
 
 
-def delay(status: FetchStatus, failures: int = 0, retry_after: float | None = None,
-          interval: float = 300, seed: int = 1) -> float:
-    return next_delay(status=status, interval=interval, consecutive_failures=failures,
-                      retry_after=retry_after, rng=random.Random(seed))
+def delay(
+    status: FetchStatus,
+    failures: int = 0,
+    retry_after: float | None = None,
+    interval: float = 300,
+    seed: int = 1,
+) -> float:
+    return next_delay(
+        status=status,
+        interval=interval,
+        consecutive_failures=failures,
+        retry_after=retry_after,
+        rng=random.Random(seed),
+    )
 
 
 def test_success_waits_the_interval() -> None:
@@ -60,8 +70,13 @@ def test_jitter_spreads_feeds_that_failed_together() -> None:
     seed=st.integers(),
 )
 def test_backoff_is_bounded(failures: int, interval: float, seed: int) -> None:
-    d = next_delay(status=FetchStatus.ERROR, interval=interval, consecutive_failures=failures,
-                   retry_after=None, rng=random.Random(seed))
+    d = next_delay(
+        status=FetchStatus.ERROR,
+        interval=interval,
+        consecutive_failures=failures,
+        retry_after=None,
+        rng=random.Random(seed),
+    )
     assert min(interval, 6 * 3600) <= d <= max(interval, 6 * 3600)
 
 

@@ -34,8 +34,10 @@ def test_only_a_pending_subscription_for_its_topic_is_confirmed() -> None:
     assert verification_answer(ask, expected_topic=None, pending=True) is None
     unsubscribe = {**ask, "hub.mode": "unsubscribe"}
     assert verification_answer(unsubscribe, expected_topic=TOPIC, pending=True) is None
-    assert verification_answer({**ask, "hub.challenge": ""}, expected_topic=TOPIC,
-                               pending=True) is None
+    assert (
+        verification_answer({**ask, "hub.challenge": ""}, expected_topic=TOPIC, pending=True)
+        is None
+    )
 
 
 def test_renewal_comes_before_the_lease_ends() -> None:

@@ -50,8 +50,11 @@ def test_each_problem_names_its_line(
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("categories:\n  - id: batteries\n    name: {tr: a, en: b}\n    terms: [x]\n", 2,
-         "unknown category id 'batteries'"),
+        (
+            "categories:\n  - id: batteries\n    name: {tr: a, en: b}\n    terms: [x]\n",
+            2,
+            "unknown category id 'batteries'",
+        ),
         ("categories: [\n", 2, "YAML syntax error"),
         ("colours: []\n", 1, "unknown key 'colours'"),
         ("", 1, "empty"),

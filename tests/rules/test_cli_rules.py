@@ -73,8 +73,12 @@ def test_check_rules_invalid_via_env(
 
 @pytest.mark.parametrize(
     ("options", "status"),
-    [([], 0), (["--min-macro-f1", "0.92", "--max-false-alarms", "0.05"], 0),
-     (["--min-macro-f1", "1.01"], 1), (["--max-false-alarms", "-1"], 1)],
+    [
+        ([], 0),
+        (["--min-macro-f1", "0.92", "--max-false-alarms", "0.05"], 0),
+        (["--min-macro-f1", "1.01"], 1),
+        (["--max-false-alarms", "-1"], 1),
+    ],
 )
 def test_eval_rules(
     monkeypatch: pytest.MonkeyPatch,

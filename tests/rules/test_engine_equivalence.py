@@ -44,18 +44,108 @@ KEYWORD_SETS: list[list[str]] = [
 ]
 
 _SUFFIXES = [
-    "", "", "", "", "s", "es", "'s", "’s", "'un", "’ın", "'nin", "'da", "'den",
-    "lar", "ler", "ları", "lerin", "larının", "ı", "i", "u", "ü", "sı", "si", "ya",
-    "yı", "da", "de", "dan", "den", "nın", "nin", "la", "le", "lı", "li", "lık", "lik",
-    "sız", "cı", "dir", "ki", "ndan", "yla", "ot", "av", "ım", "ydı", "x", "ing",
+    "",
+    "",
+    "",
+    "",
+    "s",
+    "es",
+    "'s",
+    "’s",
+    "'un",
+    "’ın",
+    "'nin",
+    "'da",
+    "'den",
+    "lar",
+    "ler",
+    "ları",
+    "lerin",
+    "larının",
+    "ı",
+    "i",
+    "u",
+    "ü",
+    "sı",
+    "si",
+    "ya",
+    "yı",
+    "da",
+    "de",
+    "dan",
+    "den",
+    "nın",
+    "nin",
+    "la",
+    "le",
+    "lı",
+    "li",
+    "lık",
+    "lik",
+    "sız",
+    "cı",
+    "dir",
+    "ki",
+    "ndan",
+    "yla",
+    "ot",
+    "av",
+    "ım",
+    "ydı",
+    "x",
+    "ing",
 ]
 _SEPARATORS = [" ", " ", " ", " ", "-", " - ", " – ", "—", ", ", ". ", "  ", "\n", " / ", "'", "’"]
 _NOISE = [
-    "ve", "bir", "the", "and", "of", "Türkiye", "İstanbul", "IĞDIR", "ısparta", "pilot",
-    "borsa", "boru", "ev", "Ev", "evde", "EVLER", "evler", "(2024)", "100", "%50",
-    "🚗", "⚡️", "—", "-", "&", "&amp;", "&nbsp;", "&lt;b&gt;", "<b>", "</b>", "<p>",
-    "<br>", "<script>x=1</script>", "\u00ad", "\u200b", "S\u0327arj", "I\u0307", "'", "’",
-    "ID.7", "ID 7", "e scooter", "escooter", "EVs", "HABER", "SON DAKİKA", "ŞARJ", "İ", "ı",
+    "ve",
+    "bir",
+    "the",
+    "and",
+    "of",
+    "Türkiye",
+    "İstanbul",
+    "IĞDIR",
+    "ısparta",
+    "pilot",
+    "borsa",
+    "boru",
+    "ev",
+    "Ev",
+    "evde",
+    "EVLER",
+    "evler",
+    "(2024)",
+    "100",
+    "%50",
+    "🚗",
+    "⚡️",
+    "—",
+    "-",
+    "&",
+    "&amp;",
+    "&nbsp;",
+    "&lt;b&gt;",
+    "<b>",
+    "</b>",
+    "<p>",
+    "<br>",
+    "<script>x=1</script>",
+    "\u00ad",
+    "\u200b",
+    "S\u0327arj",
+    "I\u0307",
+    "'",
+    "’",
+    "ID.7",
+    "ID 7",
+    "e scooter",
+    "escooter",
+    "EVs",
+    "HABER",
+    "SON DAKİKA",
+    "ŞARJ",
+    "İ",
+    "ı",
 ]
 
 
@@ -93,9 +183,9 @@ def _pieces(terms: list[str]) -> st.SearchStrategy[str]:
 
 
 def _texts(terms: list[str]) -> st.SearchStrategy[str]:
-    return st.lists(
-        st.tuples(_pieces(terms), st.sampled_from(_SEPARATORS)), max_size=14
-    ).map(lambda parts: "".join(p + s for p, s in parts))
+    return st.lists(st.tuples(_pieces(terms), st.sampled_from(_SEPARATORS)), max_size=14).map(
+        lambda parts: "".join(p + s for p, s in parts)
+    )
 
 
 def generated_items(terms: list[str]) -> list[tuple[str, str]]:
@@ -160,9 +250,7 @@ def build_fixture() -> dict[str, Any]:
         ("bench", build_items(10_000)),
         ("generated", generated),
     ):
-        data[name] = [
-            {"title": t, "summary": s, "out": snapshot(ruleset, t, s)} for t, s in items
-        ]
+        data[name] = [{"title": t, "summary": s, "out": snapshot(ruleset, t, s)} for t, s in items]
     for row in data["generated"]:
         row["keywords"] = keyword_answers(row["title"], row["summary"])
     return data

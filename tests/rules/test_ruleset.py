@@ -134,11 +134,32 @@ def test_bundled_rules_have_the_promised_tags() -> None:
     ruleset = load_rules()
     topics = {t.id for t in ruleset.topics}
     assert {
-        "charging-stations", "battery-recycling", "lithium-and-boron", "statistics",
-        "legislation", "incentives", "research", "agriculture", "public-transport",
+        "charging-stations",
+        "battery-recycling",
+        "lithium-and-boron",
+        "statistics",
+        "legislation",
+        "incentives",
+        "research",
+        "agriculture",
+        "public-transport",
     } <= topics
     entities = {t.id for t in ruleset.entities}
     assert {
-        "togg", "aspilsan", "temsa", "karsan", "otokar", "bmc", "ford-otosan", "tofas",
-        "farasis-siro", "kodeco", "esarj", "zes", "trugo", "voltrun", "tesla", "byd",
+        "togg",
+        "aspilsan",
+        "temsa",
+        "karsan",
+        "otokar",
+        "bmc",
+        "ford-otosan",
+        "tofas",
+        "farasis-siro",
+        "kodeco",
+        "esarj",
+        "zes",
+        "trugo",
+        "voltrun",
+        "tesla",
+        "byd",
     } <= entities
