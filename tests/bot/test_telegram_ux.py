@@ -237,7 +237,7 @@ async def test_why_shows_the_matched_words_and_keeps_the_keyword_reason(h: Harne
         await h.tg.wait_until(lambda: len(h.messages(1)) > before)
         answer = h.messages(1)[-1].plain_text
     assert "kayseri" in answer and "anahtar kelime" in answer
-    assert "kategorilerini" in answer  # two categories: the plural
+    assert "Batarya Üretimi kategorisini" in answer  # one category: the singular
     assert "üretecek" in answer and "üret*" not in answer
     assert len(answer) > 0
 
