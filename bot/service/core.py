@@ -73,6 +73,7 @@ class Service:
         self.options = options or ServiceOptions()
         self.clock = clock or SystemClock()
         self.stop_event = asyncio.Event()
+        self._stopped = False
         self.rules = ReloadingFile(
             Path(settings.rules_file or DEFAULT_RULES_PATH), load_rules, what="rules"
         )
@@ -447,7 +448,10 @@ class Service:
             self._wake_delivery()
 
     async def stop(self) -> None:
-        """Stop in the reverse order of start; in-flight sends finish first."""
+        """Stop in the reverse order of start; in-flight sends finish first. Once only."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.stop_event.set()
         if self.http is not None:
             await self.http.stop()
