@@ -200,7 +200,9 @@ class Service:
         log.info(
             "evbot started: %d feeds in catalog, %s, database %s, %s",
             len(self.catalog.value),
-            "console mode" if self.options.console else "Telegram",
+            "console mode"
+            if self.options.console
+            else ("Telegram webhook" if self.telegram.webhook else "Telegram long polling"),
             storage.dialect,
             "leader" if self.leading else "standby (another replica delivers)",
         )
