@@ -92,9 +92,13 @@ async def test_a_body_that_is_not_an_update_is_refused(tmp_path: Path) -> None:
     async with running_service(tmp_path, settings=WEBHOOK, http_port=0) as h:
         assert h.service.http is not None
         url = f"http://127.0.0.1:{h.service.http.port}/telegram/webhook"
+        headers = {SECRET_HEADER: SECRET}
         async with httpx.AsyncClient() as client:
-            response = await client.post(url, content=b"{not json", headers={SECRET_HEADER: SECRET})
-        assert response.status_code == 400
+            for body in (b"{not json", b"[]", b"{}", b'{"update_id": "x"}', b"\xff"):
+                response = await client.post(url, content=body, headers=headers)
+                assert response.status_code == 400, body
+        # The route still works for real updates afterwards.
+        assert await ask(h, 4, "/help", "en")
 
 
 async def test_only_the_leader_takes_updates_and_a_new_leader_sets_the_webhook_again(
