@@ -190,3 +190,12 @@ def test_http_webhook_is_allowed_with_a_local_bot_api_server(
     monkeypatch.setenv("EVBOT_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("EVBOT_HTTP_PORT", "8080")
     assert load_settings().webhook_path == "/tg"
+
+
+def test_the_webhook_secret_is_masked_in_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import secrets_of
+
+    monkeypatch.setenv("EVBOT_WEBHOOK_URL", "https://bot.example.org/telegram/webhook")
+    monkeypatch.setenv("EVBOT_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("EVBOT_HTTP_PORT", "8080")
+    assert SECRET in secrets_of(load_settings())
