@@ -2,8 +2,8 @@
 
 The map (imports point down this list; `rules` and `feeds` know nothing of `bot`):
 
-- `service`       the composition root: APScheduler jobs, the delivery worker and the
-                  Telegram application in one event loop
+- `service/`      the composition root: APScheduler jobs, the delivery worker and the
+                  Telegram application (long polling or webhook) in one event loop
 - `cli/`          the `evbot` command line, `doctor`, the feed report and the demo
 - `telegram_app/` everything that speaks python-telegram-bot: handlers, keyboards,
                   callback data, the sender

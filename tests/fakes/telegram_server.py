@@ -674,6 +674,8 @@ class FakeTelegram:
         self.inline_answers: dict[str, list[JSONDict]] = {}
         # setMyDescription / setMyShortDescription: (kind, language_code) -> text.
         self.descriptions: dict[tuple[str, str], str] = {}
+        #: setWebhook's params while a webhook is set (getUpdates is refused then), else None.
+        self.webhook: dict[str, Any] | None = None
         #: answerCallbackQuery params by callback query id.
         self.callback_answers: dict[str, dict[str, Any]] = {}
         #: Chat actions sent (chat_id, action), in order.
@@ -1453,19 +1455,30 @@ class FakeTelegram:
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:
         if params.get("drop_pending_updates") is True:
             self._pending.clear()
+        self.webhook = None
         return True
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
+        if not str(params.get("url", "")):
+            self.webhook = None  # Telegram: an empty url removes the webhook
+        else:
+            self.webhook = dict(params)
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
         return {
-            "url": "",
+            "url": str(self.webhook["url"]) if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._pending),
         }
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = params.get("offset")
         limit = params.get("limit", 100)
         timeout = params.get("timeout", 0)
