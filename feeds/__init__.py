@@ -1,6 +1,8 @@
 """feeds: fetch, parse and normalise news feeds, and decide what is new.
 
-No imports from ``bot`` or ``rules``; no storage, no clock reads in logic.
+No imports from ``bot``; from ``rules`` only :mod:`rules.yamlfile`, the pure
+line-numbered YAML reader the catalog shares with the rules file. No storage,
+no clock reads in logic.
 
 * :mod:`feeds.fetch` — one shared ``httpx.AsyncClient``; conditional GET,
   limits, failures as :class:`~feeds.fetch.FetchResult` values.
