@@ -106,7 +106,7 @@ async def test_a_slow_classification_stalls_neither_replies_nor_other_alerts(
         slow.slow_title = "Yet another hostile title " + "b" * 200
         slow.release.clear()
         ingestor.classifier.budget = 0.2
-        caplog.set_level(logging.WARNING, logger="bot.ingest.poll")
+        caplog.set_level(logging.WARNING, logger="bot.ingest.outcome")
         h.feeds.add_entry(
             FEED_PATH, FeedItem(slow.slow_title, link="https://news.example/hostile-2")
         )
