@@ -39,6 +39,7 @@ from bot.telegram_app import (
     inline,
     membership,
     preferences,
+    topics,
 )
 from bot.telegram_app.callbacks import (
     FEEDBACK_PATTERN,
@@ -70,6 +71,7 @@ COMMANDS: list[tuple[str, Handler]] = [
     ("stop", commands.stop),
     ("resume", commands.resume),
     ("lang", commands.lang),
+    ("topics", topics.topics),
     ("help", commands.help_command),
 ]
 
