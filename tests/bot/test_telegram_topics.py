@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.error import BadRequest
 
-from bot.models import CatalogFeed, FetchRecord, OutboxKind
+from bot.delivery.failures import FailureKind
+from bot.delivery.threads import is_thread_gone, thread_for
+from bot.models import AlertReason, CatalogFeed, Delivery, FetchRecord, ItemRow, OutboxKind
 from bot.storage import Storage
+from bot.telegram_app.sender import classify_error
 from tests.bot.service_harness import BATTERY, REGULATION, Harness, running_service
 from tests.fakes.feed_xml import FeedItem
 from tests.fakes.telegram_server import SentMessage
@@ -257,3 +262,41 @@ async def test_a_deleted_topic_on_postgresql(tmp_path: Path) -> None:
         threads = {("EPDK" in a.plain_text): a.thread_id for a in alerts}
         assert threads == {True: None, False: thread_of(h, "Battery Manufacturing")}
         await h.tg.wait_until(lambda: len(notices(h, "was deleted")) == 1)
+
+
+def row(
+    categories: tuple[str, ...] = ("micro-mobility", "regulation"),
+    *,
+    follows: frozenset[str] = frozenset({"regulation", "micro-mobility"}),
+    reason: AlertReason | None = None,
+    kind: OutboxKind = OutboxKind.ALERT,
+) -> Delivery:
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    item = ItemRow(1, "f", "T", "", None, None, now, categories, (), (), {}, ())
+    return Delivery(
+        id=1,
+        chat_id=FORUM,
+        kind=kind,
+        attempts=0,
+        reason=reason or AlertReason(categories=categories),
+        chat_language="en",
+        chat_type="supergroup",
+        item=item if kind is OutboxKind.ALERT else None,
+        chat_categories=follows,
+        chat_threads=(("regulation", 11), ("micro-mobility", 12)),
+    )
+
+
+def test_which_topic_a_row_goes_to() -> None:
+    assert thread_for(row()) == 12  # the story's first followed category
+    assert thread_for(row(follows=frozenset({"regulation"}))) == 11
+    assert thread_for(row(("ev-market",), follows=frozenset({"ev-market"}))) is None
+    # Digests, keyword alerts, broadcasts and notices: General.
+    assert thread_for(row(reason=AlertReason(("regulation",), held=True))) is None
+    assert thread_for(row(("ev-market",), reason=AlertReason(keyword="togg"))) is None
+    assert thread_for(row(kind=OutboxKind.BROADCAST)) is None
+    assert is_thread_gone("Bad Request: message thread not found")
+    assert is_thread_gone("Bad Request: TOPIC_DELETED")
+    assert not is_thread_gone("Bad Request: chat not found")
+    gone = classify_error(BadRequest("Message thread not found"))
+    assert gone.kind is FailureKind.THREAD_GONE
