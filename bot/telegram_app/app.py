@@ -39,6 +39,7 @@ from bot.telegram_app import (
     inline,
     membership,
     preferences,
+    topics,
 )
 from bot.telegram_app.callbacks import (
     FEEDBACK_PATTERN,
@@ -71,6 +72,7 @@ COMMANDS: list[tuple[str, Handler]] = [
     ("stop", commands.stop),
     ("resume", commands.resume),
     ("lang", commands.lang),
+    ("topics", topics.topics),
     ("help", commands.help_command),
 ]
 

@@ -20,6 +20,7 @@ from bot.telegram_app.context import BotContext
 from bot.telegram_app.gates import may_change
 from bot.telegram_app.keyboards import more_button, picker, shown_on
 from bot.telegram_app.replies import reply
+from bot.telegram_app.topics import topics_for
 from bot.telegram_app.why import ANSWER_LIMIT, matched_text
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ async def on_picker(update: Update, context: BotContext) -> None:
     choice, data_on = parsed
     if choice == ALL:
         new = await svc.storage.set_subscriptions(chat.id, ids)
+        await topics_for(context, ids)
     elif choice == NONE:
         new = await svc.storage.set_subscriptions(chat.id, ())
     else:
@@ -63,6 +65,7 @@ async def on_picker(update: Update, context: BotContext) -> None:
             new = await svc.storage.change_subscriptions(chat.id, remove=[choice])
         else:
             new = await svc.storage.change_subscriptions(chat.id, add=[choice])
+            await topics_for(context, [choice])
     await query.answer(t(chat.language, "picker_updated"))
     try:
         await query.edit_message_reply_markup(reply_markup=picker(rules, new, chat.language))
