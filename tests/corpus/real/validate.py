@@ -20,6 +20,10 @@ CATS = {
     "ev-manufacturing",
     "competition",
 }
+# Files of one labeller's blind labels: id and labels, no text.
+LABELS_ONLY = re.compile(r"(extra_)?labels_[A-Z]\.jsonl")
+# The items as the second labeller saw them: text only.
+UNLABELLED = {"extra_items.jsonl"}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -34,12 +38,12 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"r\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[rx]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
             v = d.get(key, [])
-            if key == "gold" and "gold" not in d:
+            if key == "gold" and "gold" not in d and os.path.basename(path) not in UNLABELLED:
                 errs.append(f"{path}:{n}: {i}: no gold")
             if not isinstance(v, list) or not set(v) <= CATS or len(set(v)) != len(v):
                 errs.append(f"{path}:{n}: {i}: bad {key} {v!r}")
@@ -47,9 +51,10 @@ def check(path):
             errs.append(f"{path}:{n}: {i}: category in both gold and also_ok")
         if "labels" in d:
             lab = d["labels"]
-            if set(lab) != {"A", "B"} or any(not set(x) <= CATS for x in lab.values()):
+            pair = {"B", "C"} if i.startswith("x") else {"A", "B"}
+            if set(lab) != pair or any(not set(x) <= CATS for x in lab.values()):
                 errs.append(f"{path}:{n}: {i}: bad labels {lab!r}")
-        if os.path.basename(path) != "labels_B.jsonl":
+        if not LABELS_ONLY.fullmatch(os.path.basename(path)):
             for key in ("language", "title", "summary", "source"):
                 if key not in d:
                     errs.append(f"{path}:{n}: {i}: missing {key}")
@@ -74,6 +79,8 @@ def main(paths):
         for name in ("labels_B.jsonl",):
             if name in seen and seen[name] != full:
                 allerr.append(f"{name}: ids differ from items.jsonl")
+        if "extra.jsonl" in seen and seen["extra.jsonl"] & full:
+            allerr.append("extra.jsonl: ids overlap items.jsonl")
         if "dev.jsonl" in seen and "test.jsonl" in seen:
             if seen["dev.jsonl"] & seen["test.jsonl"]:
                 allerr.append("dev/test overlap")
