@@ -4,8 +4,9 @@ A channel is a chat row like any other (type `channel`), so alerts to it are
 planned, rendered, paced (like a group) and held for quiet hours like any
 chat's. What differs is who speaks for it: a channel has no member who can
 send the bot a command, so its administrators manage it from their private
-chat with `/channel add|list|remove`, and its category picker carries the
-channel's id (`callbacks.channel_picker_data`).
+chat with `/channel add|list|remove` and `/channel quiet`, and its category
+picker carries the channel's id (`callbacks.channel_picker_data`). A new
+channel takes the linking admin's time zone.
 
 Rules, stated here because tests and the README rely on them:
 
@@ -35,6 +36,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.delivery.render import shorten
+from bot.delivery.times import format_hhmm, parse_quiet_range
 from bot.i18n import t
 from bot.models import ChatRow
 from bot.telegram_app.buttons import apply_choice, redraw_picker
@@ -50,13 +52,15 @@ from bot.telegram_app.callbacks import (
 )
 from bot.telegram_app.context import BotContext
 from bot.telegram_app.keyboards import picker
-from bot.telegram_app.replies import category_names, folded, reply
+from bot.telegram_app.preferences import apply_prefs, twenty_four_hour
+from bot.telegram_app.replies import OFF_WORDS, category_names, folded, reply
 
 log = logging.getLogger(__name__)
 
 _ADD = frozenset({"add", "ekle", "bagla"})
 _REMOVE = frozenset({"remove", "rm", "delete", "sil", "cikar", "kaldir"})
 _LIST = frozenset({"list", "liste", "listele"})
+_QUIET = frozenset({"quiet", "sessiz"})
 _ADMINS = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 # "@name", "name", "t.me/name" or "https://t.me/name"; or a numeric -100… id.
 _USERNAME = re.compile(r"^(?:(?:https?://)?t(?:elegram)?\.me/|@)?([A-Za-z][A-Za-z0-9_]{3,31})$")
@@ -81,7 +85,10 @@ def display_name(row: ChatRow, username: str | None) -> str:
 
 
 async def channel(update: Update, context: BotContext) -> None:
-    """/channel add <@name|id> · /channel list · /channel remove <@name|id> (private chats only)."""
+    """/channel add|remove <@name|id> · /channel list · /channel quiet <@name|id> <hours|off>.
+
+    Private chats only: a channel's admins manage it from their own chat.
+    """
     chat = context.chat
     lang = chat.language
     if chat.type != ChatType.PRIVATE:
@@ -93,11 +100,13 @@ async def channel(update: Update, context: BotContext) -> None:
     if not args or (action in _LIST and len(args) == 1):
         await show_list(update, context)
         return
-    target = parse_target(args[1]) if len(args) == 2 else None
-    if action in _ADD and target is not None:
+    target = parse_target(args[1]) if len(args) >= 2 else None
+    if action in _ADD and target is not None and len(args) == 2:
         await _add(update, context, target)
-    elif action in _REMOVE and target is not None:
+    elif action in _REMOVE and target is not None and len(args) == 2:
         await _remove(update, context, target)
+    elif action in _QUIET and target is not None and len(args) >= 3:
+        await _quiet(update, context, target, " ".join(args[2:]))
     else:
         await reply(update, t(lang, "channel_usage"))
 
@@ -227,6 +236,37 @@ async def _unlink(
         return
     await svc.storage.unlink_channel(row.id, f"unlinked by {user_id}", svc.clock.now())
     await reply(update, t(lang, "channel_removed", channel=display_name(row, username)))
+
+
+async def _quiet(update: Update, context: BotContext, target: int | str, text: str) -> None:
+    """/channel quiet <channel> HH:MM-HH:MM | off: the channel's quiet hours, as /quiet's."""
+    svc, lang = context.svc, context.chat.language
+    user = update.effective_user
+    assert user is not None
+    found = await _find_linked(context, user.id, target)
+    if found is None:
+        await reply(update, t(lang, "channel_not_linked", channel=html.escape(str(target))))
+        return
+    row, username = found
+    name = display_name(row, username)
+    if not await _may_manage(context, row.id, user.id):
+        await reply(update, t(lang, "channel_user_not_admin", channel=name))
+        return
+    if folded(text) in OFF_WORDS:
+        await apply_prefs(svc, row, quiet_start=None, quiet_end=None)
+        await reply(update, t(lang, "channel_quiet_off", channel=name))
+        return
+    window = parse_quiet_range(twenty_four_hour(text))
+    if window is None:
+        await reply(update, t(lang, "quiet_usage"))
+        return
+    start_at, end_at = (format_hhmm(x) for x in window)
+    fresh, _ = await apply_prefs(svc, row, quiet_start=start_at, quiet_end=end_at)
+    zone = svc.prefs(fresh).timezone.key
+    await reply(
+        update,
+        t(lang, "channel_quiet_set", channel=name, start=start_at, end=end_at, timezone=zone),
+    )
 
 
 async def show_list(update: Update, context: BotContext) -> None:

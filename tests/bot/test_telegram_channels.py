@@ -35,6 +35,7 @@ from tests.support import database
 CHANNEL, OTHER_CHANNEL = -1001234567890, -1009876543210
 ADMIN_USER, SECOND_ADMIN, STRANGER, READER = 11, 12, 13, 777
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+HOUR = 3600
 
 
 @pytest.fixture
@@ -175,6 +176,27 @@ async def test_removing_the_bot_from_the_channel_stops_posting_and_tells_the_adm
     assert row is not None and row.active
 
 
+async def test_a_channels_quiet_hours_hold_its_posts_until_they_end(h: Harness) -> None:
+    await linked_with_regulation(h, "tr")
+    # 12:00 in Istanbul now (the service's default zone: the admin chose none).
+    [reply] = await h.command(
+        ADMIN_USER, "/channel sessiz @evhaber 11:00-13:30", language_code="tr"
+    )
+    assert "@evhaber için sessiz saatler: 11:00–13:30 (Europe/Istanbul)" in reply.plain_text
+    [refused] = await h.command(STRANGER, "/channel quiet @evhaber off", language_code="tr")
+    assert "@evhaber kanalını siz bağlamadınız" in refused.plain_text
+
+    await h.publish(REGULATION)
+    await h.wait_alerts(ADMIN_USER, 1)  # the admin's own chat is not quiet
+    assert h.alerts(CHANNEL) == []
+    await h.advance(HOUR)  # 13:00 local: still quiet
+    await h.wait_alerts(ADMIN_USER, 1)
+    assert h.alerts(CHANNEL) == []
+    await h.advance(HOUR)  # 14:00: over
+    [posted] = await h.wait_alerts(CHANNEL, 1)
+    assert "EPDK" in posted.plain_text
+
+
 async def test_a_403_when_posting_deactivates_the_channel(h: Harness) -> None:
     await linked_with_regulation(h)
     # The bot lost the channel without a my_chat_member update reaching it.
@@ -245,9 +267,9 @@ async def test_channel_list_edit_and_remove(h: Harness) -> None:
 
 async def test_channel_is_in_help_and_the_command_menu_in_both_languages(h: Harness) -> None:
     [help_en] = await h.command(ADMIN_USER, "/help")
-    assert "/channel add|list|remove @name" in help_en.plain_text
+    assert "/channel add|list|quiet|remove @name" in help_en.plain_text
     [help_tr] = await h.command(STRANGER, "/help", language_code="tr")
-    assert "/channel add|list|remove @ad" in help_tr.plain_text
+    assert "/channel add|list|quiet|remove @ad" in help_tr.plain_text
     menu = {c["command"]: c["description"] for c in h.tg.my_commands()}
     assert menu["channel"] == t("en", "menu_channel")
     menu_tr = {c["command"]: c["description"] for c in h.tg.my_commands(language_code="tr")}
