@@ -30,12 +30,23 @@ from bot.telegram_app.callbacks import (
 )
 from bot.telegram_app.sender import classify_error
 from tests.bot.service_harness import BATTERY, REGULATION, Harness, running_service
+from tests.fakes.feed_xml import FeedItem
 from tests.support import database
 
 CHANNEL, OTHER_CHANNEL = -1001234567890, -1009876543210
 ADMIN_USER, SECOND_ADMIN, STRANGER, READER = 11, 12, 13, 777
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HOUR = 3600
+# A story of four categories, whose Why? is longer than a popup may be.
+MANY_CATEGORIES = FeedItem(
+    "EPDK yönetmeliği: İstanbul Büyükşehir Belediyesi Togg ile batarya fabrikası ve "
+    "elektrikli scooter şarj istasyonu ihalesi",
+    link="https://news.example/dort-kategori",
+    summary=(
+        "Lityum iyon batarya hücresi üretimi, Martı scooter paylaşımı, şarj hizmeti lisans "
+        "yönetmeliği ve belediye ihaleleri."
+    ),
+)
 
 
 @pytest.fixture
@@ -109,6 +120,29 @@ async def test_an_admin_links_a_channel_chooses_categories_and_alerts_are_posted
     # The channel stays a channel: readers' presses never reactivate or recreate rows.
     row = await h.storage.chat(CHANNEL)
     assert row is not None and row.type == "channel" and row.language == "en"
+
+
+async def test_a_long_why_in_a_channel_is_cut_into_the_readers_popup(h: Harness) -> None:
+    await linked_with_regulation(h)
+    picker = h.messages(ADMIN_USER)[-1]
+    await h.toggle(ADMIN_USER, picker.message_id, channel_picker_data(CHANNEL, "*all"))
+    await h.publish(MANY_CATEGORIES)
+    [alert] = await h.wait_alerts(CHANNEL, 1)
+    [own] = await h.wait_alerts(ADMIN_USER, 1)
+
+    # In the admin's private chat the whole answer does not fit a popup: a message.
+    before = len(h.messages(ADMIN_USER))
+    await h.press(ADMIN_USER, own.message_id, own.callback_data[0])
+    await h.tg.wait_until(lambda: len(h.messages(ADMIN_USER)) > before)
+    whole = h.messages(ADMIN_USER)[-1].plain_text
+    assert len(whole) > 200
+
+    # In the channel: the reader's popup, cut to Telegram's 200, keeping the start.
+    answer = await h.press(CHANNEL, alert.message_id, alert.callback_data[0], user_id=READER)
+    assert len(answer) <= 200 and answer.endswith("…")
+    assert whole.startswith(answer[:-1].rstrip())
+    await h.settled()
+    assert h.messages(CHANNEL) == [alert] and h.messages(READER) == []
 
 
 async def test_linking_is_refused_in_turkish_unless_both_the_bot_and_the_user_are_admins(
