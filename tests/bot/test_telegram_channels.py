@@ -29,7 +29,7 @@ from bot.telegram_app.callbacks import (
     parse_channel_picker,
 )
 from bot.telegram_app.sender import classify_error
-from tests.bot.service_harness import BATTERY, REGULATION, Harness, running_service
+from tests.bot.service_harness import ADMIN, BATTERY, REGULATION, Harness, running_service
 from tests.fakes.feed_xml import FeedItem
 from tests.support import database
 
@@ -229,6 +229,14 @@ async def test_a_channels_quiet_hours_hold_its_posts_until_they_end(h: Harness) 
     await h.advance(HOUR)  # 14:00: over
     [posted] = await h.wait_alerts(CHANNEL, 1)
     assert "EPDK" in posted.plain_text
+
+
+async def test_an_operator_broadcast_is_not_published_to_channels(h: Harness) -> None:
+    await linked_with_regulation(h)
+    [queued] = await h.command(ADMIN, "/broadcast Bakım: 22:00'de kısa bir kesinti")
+    assert "2 chats" in queued.plain_text  # the admin's and the operator's own chat
+    await h.tg.wait_until(lambda: "Bakım" in h.messages(ADMIN_USER)[-1].plain_text)
+    assert h.messages(CHANNEL) == []
 
 
 async def test_a_403_when_posting_deactivates_the_channel(h: Harness) -> None:
