@@ -254,6 +254,9 @@ class CrowdReport:
     sent_inside_retry_after: int
     tracebacks: int
     rate_limit: float
+    answered_fully: int = 0
+    seconds_last_reply: float = 0.0
+    clean_stop_seconds: float | None = None
 
     @property
     def goal_seconds(self) -> float:
@@ -311,8 +314,19 @@ async def run_crowd(
                     for c in sorted(await _sent(tg), key=lambda c: float(c["at"])):
                         welcomed.setdefault(int(c["params"]["chat_id"]), float(c["at"]))
                     want = len(await _sent(tg)) + users - len(welcomed)
+                # Then the rest of each answer (the category picker after the welcome).
+                with contextlib.suppress(Exception):
+                    await tg.wait_for(
+                        "sendMessage",
+                        count=2 * users,
+                        ok=True,
+                        timeout=max(1.0, deadline - time.monotonic()),
+                    )
+                stopping = time.monotonic()
                 proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=30)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=60)
+                clean_stop = time.monotonic() - stopping if proc.poll() is not None else None
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -321,6 +335,10 @@ async def run_crowd(
             counters = await tg.counters()
         log_text = (Path(tmp) / "service.log").read_text(errors="replace")
     refused = [c for c in calls if c.get("status") == 429]
+    per_user: dict[int, list[float]] = {}
+    for c in calls:
+        if c.get("status") == 200:
+            per_user.setdefault(int(c["params"]["chat_id"]), []).append(float(c["at"]))
     inside = 0
     for r in refused:
         wait = float(((r.get("response") or {}).get("parameters") or {}).get("retry_after", 0))
@@ -342,6 +360,9 @@ async def run_crowd(
         sent_inside_retry_after=inside,
         tracebacks=log_text.count("Traceback"),
         rate_limit=rate,
+        answered_fully=sum(1 for sent in per_user.values() if len(sent) >= 2),
+        seconds_last_reply=max((max(s) for s in per_user.values()), default=started) - started,
+        clean_stop_seconds=clean_stop,
     )
 
 
@@ -388,8 +409,19 @@ def crowd_markdown(report: CrowdReport) -> str:
             "last welcome after the first /start",
             f"{report.seconds_last_welcome:.1f} s (goal ≤ {report.goal_seconds:.0f} s)",
         ),
+        (
+            "welcome and picker both sent",
+            f"{report.answered_fully} of {report.users}, last after "
+            f"{report.seconds_last_reply:.1f} s",
+        ),
         ("429s received", str(report.floods)),
         ("sends to a chat inside its announced retry_after", str(report.sent_inside_retry_after)),
+        (
+            "SIGTERM → exit",
+            f"{report.clean_stop_seconds:.2f} s"
+            if report.clean_stop_seconds is not None
+            else "not within 60 s",
+        ),
         ("handler tracebacks in the log", str(report.tracebacks)),
     ]
     return "\n".join(["| measure | value |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])

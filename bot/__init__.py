@@ -2,12 +2,13 @@
 
 The map (imports point down this list; `rules` and `feeds` know nothing of `bot`):
 
-- `service`       the composition root: APScheduler jobs, the delivery worker and the
-                  Telegram application in one event loop
+- `service/`      the composition root: APScheduler jobs, the delivery worker and the
+                  Telegram application (long polling or webhook) in one event loop
 - `cli/`          the `evbot` command line, `doctor`, the feed report and the demo
 - `telegram_app/` everything that speaks python-telegram-bot: handlers, keyboards,
                   callback data, the sender
-- `ingest/`       the poll job (fetch → decide → classify → store) and hot reload
+- `ingest/`       the poll loop (`poll`), what a poll stores (`outcome`: decide → classify
+                  → plan → store), WebSub pushes and hot reload
 - `delivery/`     who gets what and when (planner), rendering, pacing, the outbox worker
 - `ops/`          the HTTP server (health, metrics), metrics and logging
 - `storage/`      all SQL: the `Storage` gateway, schema, migrations, the leader lock

@@ -206,6 +206,8 @@ class ChatRow:
     quiet_start: str | None = None
     quiet_end: str | None = None
     link_preview: bool = False
+    # A forum chat whose alerts go to one topic per category (bot.telegram_app.topics).
+    topics: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,8 @@ class Delivery:
     chat_paused: bool = False
     chat_categories: frozenset[str] = frozenset()
     chat_keywords: tuple[str, ...] = ()
+    # (category, message_thread_id) of the chat's forum topics, if it has topics on.
+    chat_threads: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

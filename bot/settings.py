@@ -8,6 +8,7 @@ a validation failure into one readable line per variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,6 +26,10 @@ DEFAULT_DATABASE_URL = "sqlite:///./data/evbot.sqlite3"
 MAX_POLL_INTERVAL = 7 * 24 * 3600
 MAX_RETENTION_DAYS = 3650
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
+# Telegram's own rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Paths the HTTP server already serves; a webhook there would shadow them.
+_RESERVED_PATHS = {"", "/", "/healthz", "/readyz", "/metrics"}
 
 
 class SettingsError(Exception):
@@ -88,6 +93,38 @@ class Settings(BaseSettings):
     # Feeds fetched at once, overall and per host.
     fetch_concurrency: int = Field(default=20, ge=1, le=1000)
     fetch_per_host: int = Field(default=2, ge=1, le=100)
+    # Webhook mode (bot.telegram_app.webhook): Telegram posts updates to this
+    # URL, served on EVBOT_HTTP_PORT at the URL's path; unset: long polling.
+    webhook_url: str | None = None
+    # Checked on every webhook request; the same value on every replica.
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+            raise ValueError("must be an http(s) URL such as https://bot.example.org/telegram")
+        path = "/" + value.split("://", 1)[1].partition("/")[2].split("?", 1)[0]
+        if path.rstrip("/") in _RESERVED_PATHS or "#" in value:
+            raise ValueError(
+                "needs a path of its own, e.g. https://bot.example.org/telegram/webhook"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        secret = value.get_secret_value().strip()
+        if not _WEBHOOK_SECRET.match(secret):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        if len(secret) < 16:
+            raise ValueError("is too short to guess-proof the webhook: use at least 16 characters")
+        return SecretStr(secret)
 
     @field_validator("public_url")
     @classmethod
@@ -110,7 +147,36 @@ class Settings(BaseSettings):
             raise ValueError(
                 "EVBOT_PUBLIC_URL needs EVBOT_HTTP_PORT: WebSub hubs call back on that server"
             )
+        self._check_webhook()
         return self
+
+    def _check_webhook(self) -> None:
+        url = self.webhook_url
+        if url is None:
+            if self.webhook_secret is not None:
+                raise ValueError("EVBOT_WEBHOOK_SECRET is set but EVBOT_WEBHOOK_URL is not")
+            return
+        if self.webhook_secret is None:
+            raise ValueError(
+                "EVBOT_WEBHOOK_URL needs EVBOT_WEBHOOK_SECRET (the same 16-256 characters "
+                "of A-Z, a-z, 0-9, _ and - on every replica)"
+            )
+        if self.http_port is None:
+            raise ValueError(
+                "EVBOT_WEBHOOK_URL needs EVBOT_HTTP_PORT: Telegram posts updates to that server"
+            )
+        if url.startswith("http://") and self.telegram_api_url == "https://api.telegram.org":
+            raise ValueError(
+                "EVBOT_WEBHOOK_URL: Telegram's Bot API posts only to https:// "
+                "(http:// works with a local Bot API server, EVBOT_TELEGRAM_API_URL)"
+            )
+
+    @property
+    def webhook_path(self) -> str | None:
+        """The HTTP server's path for the webhook: the path of EVBOT_WEBHOOK_URL."""
+        if self.webhook_url is None:
+            return None
+        return "/" + self.webhook_url.split("://", 1)[1].partition("/")[2].split("?", 1)[0]
 
     # The public archive (bot.web) on EVBOT_HTTP_PORT; its public address, used
     # in feeds' absolute links and entry ids (default: the request's own host).
@@ -204,17 +270,20 @@ def _describe(error: ValidationError) -> list[str]:
             lines.append(mask_url(message))
             continue
         value = problem.get("input")
-        shown = "" if field == "telegram_token" or isinstance(value, dict) else f" (got {value!r})"
+        hidden = field in {"telegram_token", "webhook_secret"} or isinstance(value, dict)
+        shown = "" if hidden else f" (got {value!r})"
         # A database URL's password must not reach the terminal (or a CI log).
         lines.append(mask_url(f"{ENV_PREFIX}{field.upper()}: {message}{shown}"))
     return lines
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """What logs must never show: the bot token and the database password."""
+    """What logs must never show: the bot token, the webhook secret, the database password."""
     found = []
     if settings.telegram_token is not None:
         found.append(settings.telegram_token.get_secret_value())
+    if settings.webhook_secret is not None:
+        found.append(settings.webhook_secret.get_secret_value())
     password = url_password(settings.database_url)
     # A very short password would mask ordinary words everywhere; URLs that carry
     # it are masked by their shape anyway (bot.ops.masking).

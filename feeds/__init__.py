@@ -1,13 +1,17 @@
 """feeds: fetch, parse and normalise news feeds, and decide what is new.
 
-No imports from ``bot`` or ``rules``; no storage, no clock reads in logic.
+No imports from ``bot``; from ``rules`` only :mod:`rules.yamlfile`, the pure
+line-numbered YAML reader the catalog shares with the rules file. No storage,
+no clock reads in logic.
 
 * :mod:`feeds.fetch` — one shared ``httpx.AsyncClient``; conditional GET,
   limits, failures as :class:`~feeds.fetch.FetchResult` values.
 * :mod:`feeds.decode` — Content-Encoding in bounded steps (no bombs);
   :mod:`feeds.netguard` — no redirects into internal address space.
 * :mod:`feeds.parse` — bytes → :class:`~feeds.parse.ParsedFeed` (feedparser),
-  or a one-line :class:`~feeds.parse.FeedParseError`.
+  or a one-line :class:`~feeds.parse.FeedParseError`; :mod:`feeds.fastparse`
+  reads well-formed RSS 2.0/Atom 1.0 without feedparser, to the same values,
+  with what it borrows from feedparser kept in :mod:`feeds.feedparser_compat`.
 * :mod:`feeds.entries`, :mod:`feeds.text`, :mod:`feeds.urls` — normalised
   entries, identities, plain text, canonical links.
 * :mod:`feeds.dedupe` — the pure decider (new / same story / already seen).

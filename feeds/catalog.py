@@ -8,7 +8,9 @@ optional ``min_interval``/``max_interval`` (the same kind of seconds: the range
 the adaptive scheduler keeps the feed in), optional ``adaptive`` (boolean,
 default true; ``false`` with an ``interval`` pins the feed to it) and optional
 ``enabled`` (boolean). ``load_catalog`` reports *every* problem, each as
-``FILE:LINE: message``, and never raises anything else.
+``FILE:LINE: message``, and never raises anything else. The YAML is read
+and its shape checked by :mod:`rules.yamlfile`, the same reader as the rules
+file's (pure, so ``feeds`` depending on it still points down).
 
 YAML 1.1 reads ``017`` as octal 15, ``1:30`` as sexagesimal 90 and ``0x1e``
 as hex; an interval is meant as plain seconds, so those forms are refused
@@ -27,6 +29,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import yaml
+
+from rules.yamlfile import YamlFile, YamlSyntaxError, compose, is_null, line_of
 
 __all__ = [
     "DEFAULT_CATALOG_PATH",
@@ -48,7 +52,6 @@ _FLAGS = ("enabled", "adaptive")
 _KNOWN = frozenset({*_REQUIRED, *_SECONDS, *_FLAGS})
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
-_STR = "tag:yaml.org,2002:str"
 MIN_INTERVAL = 1
 MAX_INTERVAL = 7 * 24 * 3600
 _DECIMAL = re.compile(r"^\+?[1-9][0-9_]*$|^0$")
@@ -126,116 +129,79 @@ def _interval(raw: str, tag: str, name: str = "interval") -> int | str:
     return value
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
 def parse_catalog(text: str, *, source: str = "<catalog>") -> list[FeedSpec]:
     """Validate catalog YAML ``text``; raises :class:`CatalogError` listing all problems."""
-    problems: list[str] = []
-
-    def problem(line: int, message: str) -> None:
-        problems.append(f"{source}:{line}: {message}")
-
+    file = YamlFile(source)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise CatalogError([f"{source}:{line}: YAML syntax error: {exc.problem}"]) from None
-    except yaml.YAMLError as exc:
-        raise CatalogError([f"{source}:1: YAML error: {exc}"]) from None
+        root = compose(text, source)
+    except YamlSyntaxError as exc:
+        raise CatalogError([exc.problem]) from None
     if root is None:
         raise CatalogError([f"{source}:1: empty catalog: expected a mapping with a `feeds` list"])
-    if not isinstance(root, yaml.MappingNode):
-        raise CatalogError([f"{source}:{_line(root)}: expected a mapping with a `feeds` list"])
-    feeds_node: yaml.Node | None = None
-    for key, value in root.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == "feeds":
-            feeds_node = value
-        else:
-            problem(_line(key), f"unknown top-level key {getattr(key, 'value', '?')!r}")
-    if feeds_node is None:
-        problem(_line(root), "missing `feeds` list")
-        raise CatalogError(problems)
-    if isinstance(feeds_node, yaml.ScalarNode) and feeds_node.tag == "tag:yaml.org,2002:null":
-        if problems:
-            raise CatalogError(problems)
+    top = file.mapping(root, "catalog", {"feeds"}, required=("feeds",))
+    feeds_node = top.get("feeds")
+    if feeds_node is None or is_null(feeds_node):
+        if file.problems:
+            raise CatalogError(file.problems)
         return []
-    if not isinstance(feeds_node, yaml.SequenceNode):
-        problem(_line(feeds_node), "`feeds` must be a list")
-        raise CatalogError(problems)
-
     specs: list[FeedSpec] = []
     ids: dict[str, int] = {}
-    for item in feeds_node.value:
-        line = _line(item)
-        if not isinstance(item, yaml.MappingNode):
-            problem(line, "each feed must be a mapping (id, name, url, language, ...)")
-            continue
-        fields: dict[str, yaml.Node] = {}
-        for key, value in item.value:
-            name = key.value if isinstance(key, yaml.ScalarNode) else None
-            if name not in _KNOWN:
-                problem(_line(key), f"unknown key {name!r} (allowed: {', '.join(sorted(_KNOWN))})")
-            elif name in fields:
-                problem(_line(key), f"duplicate key {name!r}")
-            else:
-                fields[name] = value
-        before = len(problems)
-        for req in _REQUIRED:
-            if req not in fields:
-                problem(line, f"feed is missing required key {req!r}")
-        values: dict[str, object] = {}
-        for name, node in fields.items():
-            nline = _line(node)
-            if not isinstance(node, yaml.ScalarNode):
-                problem(nline, f"{name!r} must be a single value")
-                continue
-            raw = node.value
-            if name in ("id", "name", "url", "language"):
-                if node.tag != _STR or not raw.strip():
-                    problem(nline, f"{name!r} must be a non-empty string")
-                    continue
-                raw = raw.strip()
-                if name == "id" and not _SLUG.match(raw):
-                    problem(nline, f"id {raw!r} is not a slug (a-z, 0-9 and '-')")
-                elif name == "url" and not _is_http_url(raw):
-                    problem(nline, f"url {raw!r} is not an http(s) URL")
-                elif name == "language" and raw not in ("tr", "en"):
-                    problem(nline, f"language {raw!r} must be 'tr' or 'en'")
-                else:
-                    values[name] = raw
-            elif name in _SECONDS:
-                seconds = _interval(raw, node.tag, name)
-                if isinstance(seconds, str):
-                    problem(nline, seconds)
-                else:
-                    values[name] = seconds
-            elif name in _FLAGS:
-                # An explicit ``!!bool maybe`` is tagged bool too: check the word.
-                flag = _BOOL_WORDS.get(raw.strip().lower()) if node.tag == _BOOL else None
-                if flag is None:
-                    problem(nline, f"{name} {raw!r} must be true or false")
-                else:
-                    values[name] = flag
+    for item in file.sequence(feeds_node, "feeds"):
+        before = len(file.problems)
+        fields = file.mapping(item, "feed", _KNOWN, required=_REQUIRED)
+        values = _values(file, fields)
         low, high = values.get("min_interval"), values.get("max_interval")
         if isinstance(low, int) and isinstance(high, int) and low > high:
-            problem(
-                _line(fields["min_interval"]), f"min_interval {low} is above max_interval {high}"
-            )
+            file.problem(fields["min_interval"], f"min_interval {low} is above max_interval {high}")
         feed_id = values.get("id")
         if isinstance(feed_id, str):
             if feed_id in ids:
                 first = ids[feed_id]
-                problem(_line(fields["id"]), f"duplicate id {feed_id!r} (first on line {first})")
+                file.problem(fields["id"], f"duplicate id {feed_id!r} (first on line {first})")
             else:
-                ids[feed_id] = _line(fields["id"])
-        if len(problems) == before:
+                ids[feed_id] = line_of(fields["id"])
+        if len(file.problems) == before:
             specs.append(FeedSpec(**values))  # type: ignore[arg-type]
-    if problems:
-        raise CatalogError(problems)
+    if file.problems:
+        raise CatalogError(file.problems)
     return specs
+
+
+def _values(file: YamlFile, fields: dict[str, yaml.Node]) -> dict[str, object]:
+    """The valid values of one feed's fields by name; each invalid one is reported."""
+    values: dict[str, object] = {}
+    for name, node in fields.items():
+        if name in _REQUIRED:
+            raw = file.text(node, name, strict=True)
+            if not raw:
+                continue
+            if name == "id" and not _SLUG.match(raw):
+                file.problem(node, f"id {raw!r} is not a slug (a-z, 0-9 and '-')")
+            elif name == "url" and not _is_http_url(raw):
+                file.problem(node, f"url {raw!r} is not an http(s) URL")
+            elif name == "language" and raw not in ("tr", "en"):
+                file.problem(node, f"language {raw!r} must be 'tr' or 'en'")
+            else:
+                values[name] = raw
+            continue
+        scalar = file.scalar(node, name)
+        if scalar is None:
+            continue
+        if name in _SECONDS:
+            seconds = _interval(scalar.value, scalar.tag, name)
+            if isinstance(seconds, str):
+                file.problem(node, seconds)
+            else:
+                values[name] = seconds
+        else:
+            # An explicit ``!!bool maybe`` is tagged bool too: check the word.
+            word = scalar.value.strip().lower()
+            flag = _BOOL_WORDS.get(word) if scalar.tag == _BOOL else None
+            if flag is None:
+                file.problem(node, f"{name} {scalar.value!r} must be true or false")
+            else:
+                values[name] = flag
+    return values
 
 
 def load_catalog(path: str | Path | None = None) -> list[FeedSpec]:

@@ -44,46 +44,37 @@ text value goes through the same post-processing as in feedparser's
 ``_FeedParserMixin.pop`` (strip, ``_urljoin`` fix-up for URI elements, the
 UTF-8-as-Latin-1 repair, the windows-1252 code-point map, the ``&amp;``
 repair of entry links), so declining is the only way the paths can differ.
+What is borrowed from feedparser (private names, copied logic, the release it
+was checked against) lives in :mod:`feeds.feedparser_compat`; this module
+owns deciding whether a document is safe to read and reading it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
+from feeds import feedparser_compat as compat
+from feeds.feedparser_compat import (
+    CHECKED_FEEDPARSER_VERSION,
+    RESERVED_PREFIXES,
+    canonical_prefix,
+    fix_uri,
+    installed_feedparser,
+    map_content_type,
+    parse_date,
+    pop_text,
+    utf8_declaration,
+)
 from feeds.text import TextKind
 
-# The fast path reproduces feedparser's behaviour, and uses five of its
-# private names to do so; both were checked against exactly this release,
-# which pyproject.toml pins. With any other release installed (a distro
-# package, ``--no-deps``) the fast path switches itself off and feedparser
-# alone decides: slower, never different.
-CHECKED_FEEDPARSER_VERSION = "6.0.14"
-
-
-def _installed_feedparser() -> str | None:
-    try:
-        return metadata.version("feedparser")
-    except metadata.PackageNotFoundError:
-        return None
-
-
-try:
-    from feedparser.datetimes import _parse_date
-    from feedparser.encodings import RE_XML_DECLARATION
-    from feedparser.html import _cp1252
-    from feedparser.mixin import _FeedParserMixin
-    from feedparser.urls import _urifixer
-except ImportError:  # pragma: no cover - only with an unchecked feedparser
-    ENABLED = False
-else:
-    ENABLED = _installed_feedparser() == CHECKED_FEEDPARSER_VERSION
+# Whether the fast path runs: the installed feedparser is the checked release
+# (see feeds.feedparser_compat). A name of this module so tests can switch it off.
+ENABLED = compat.ENABLED
 
 __all__ = ["CHECKED_FEEDPARSER_VERSION", "ENABLED", "RawEntry", "RawFeed", "fast_parse"]
 
@@ -93,22 +84,7 @@ _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _MEDIA_NS = ("{http://search.yahoo.com/mrss/}", "{http://search.yahoo.com/mrss}")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_NEW_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
 
-# Namespace URI (lower-case) -> the prefix feedparser maps it to.
-_KNOWN_NS: dict[str, str] = (
-    {k.lower(): v for k, v in _FeedParserMixin.namespaces.items()} if ENABLED else {}
-)
-# Prefixes that mean something to feedparser: its canonical prefixes and the
-# prefixes of its ``_start_<prefix>_<name>`` handlers.
-_RESERVED_PREFIXES: frozenset[str] = frozenset(
-    {v.lower() for v in _KNOWN_NS.values() if v}
-    | {
-        name[len("_start_") :].split("_", 1)[0].lower()
-        for name in (dir(_FeedParserMixin) if ENABLED else ())
-        if name.startswith("_start_") and "_" in name[len("_start_") :]
-    }
-)
 _DANGEROUS = frozenset(
     {
         "item",
@@ -207,39 +183,8 @@ class RawFeed:
     title_kind: TextKind = "guess"
 
 
-def _pop(raw: str | None, *, uri: bool = False) -> str:
-    """feedparser's ``pop`` post-processing of a text element (strict parser, no base URI)."""
-    out = (raw or "").strip()
-    if uri and out:
-        # feedparser's resolve_uri with an empty base: urljoin("", x) is x.
-        out = _urifixer.sub(r"\1\3", out)
-    if out.isascii():
-        return out  # both steps below are the identity on ASCII
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        out = out.encode("iso-8859-1").decode("utf-8")
-    return out.translate(_cp1252)
-
-
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
-
-
-def _map_content_type(value: str) -> str:
-    value = value.lower()
-    if value in ("text", "plain"):
-        return "text/plain"
-    if value == "html":
-        return "text/html"
-    if value == "xhtml":
-        return "application/xhtml+xml"
-    return value
-
-
-def _canonical_prefix(uri: str) -> str | None:
-    lowered = uri.lower()
-    if "backend.userland.com/rss" in lowered:
-        return ""
-    return _KNOWN_NS.get(lowered)
 
 
 def _check_namespaces(declarations: Iterator[tuple[str, str]]) -> None:
@@ -248,7 +193,7 @@ def _check_namespaces(declarations: Iterator[tuple[str, str]]) -> None:
         lowered = prefix.lower()
         if bound.setdefault(lowered, uri) != uri:
             raise _Decline("prefix bound to two namespaces")
-        if lowered and lowered in _RESERVED_PREFIXES and _canonical_prefix(uri) != lowered:
+        if lowered and lowered in RESERVED_PREFIXES and canonical_prefix(uri) != lowered:
             raise _Decline(f"prefix {prefix!r} bound to an unexpected namespace")
 
 
@@ -309,11 +254,11 @@ def _rss_entry(item: ET.Element) -> RawEntry:
             if key.lower() == "ispermalink":
                 permalink = value
         is_link = permalink == "true"
-        guid = _pop(node.text, uri=is_link)
+        guid = pop_text(node.text, uri=is_link)
         if is_link:
             link = guid
     if (node := fields.get("link")) is not None:
-        link = _pop(node.text, uri=True).replace("&amp;", "&")
+        link = pop_text(node.text, uri=True).replace("&amp;", "&")
         link = _LINK_ENTITY.sub(r"&\g<1>", link)
     return _finish(fields, guid=guid, link=link)
 
@@ -346,8 +291,8 @@ def _atom_entry(entry: ET.Element) -> RawEntry:
             kind = child.get("type")
             if kind is None:
                 kind = "application/atom+xml" if rel == "self" else "text/html"
-            if rel == "alternate" and _map_content_type(kind) in _HTML_TYPES:
-                alternate = _urifixer.sub(r"\1\3", href)
+            if rel == "alternate" and map_content_type(kind) in _HTML_TYPES:
+                alternate = fix_uri(href)
             continue
         if tag == _A + "category":
             _check_attrs(child, _ATOM_CATEGORY_ATTRS)
@@ -363,7 +308,7 @@ def _atom_entry(entry: ET.Element) -> RawEntry:
 
     guid = link = None
     if (node := fields.get("guid")) is not None:
-        guid = link = _pop(node.text, uri=True)  # an Atom id counts as a permalink guid
+        guid = link = pop_text(node.text, uri=True)  # an Atom id counts as a permalink guid
     if alternate is not None:
         link = alternate
     return _finish(fields, guid=guid, link=link, atom=True)
@@ -373,7 +318,7 @@ def _atom_kind(node: ET.Element | None) -> TextKind:
     """Kind of an Atom text construct (checked to be text or html)."""
     if node is None:
         return "text"
-    return "text" if _map_content_type(node.get("type") or "text") == "text/plain" else "html"
+    return "text" if map_content_type(node.get("type") or "text") == "text/plain" else "html"
 
 
 def _finish(
@@ -381,16 +326,16 @@ def _finish(
 ) -> RawEntry:
     title = summary = content = None
     if (node := fields.get("title")) is not None:
-        title = _pop(node.text)
+        title = pop_text(node.text)
     if (node := fields.get("summary")) is not None:
-        summary = _pop(node.text)
+        summary = pop_text(node.text)
     if (node := fields.get("content")) is not None:
-        content = _pop(node.text)
+        content = pop_text(node.text)
     published = updated = None
     if (node := fields.get("published")) is not None:
-        published = _parse_date(_pop(node.text))
+        published = parse_date(pop_text(node.text))
     if (node := fields.get("updated")) is not None:
-        updated = _parse_date(_pop(node.text))
+        updated = parse_date(pop_text(node.text))
     title_kind: TextKind = "guess"
     summary_kind: TextKind = "html"
     if atom:
@@ -414,7 +359,7 @@ def _feed_title(node: ET.Element | None) -> str | None:
     if node is None:
         return None
     _check_text_construct(node)
-    return _pop(_leaf_text(node))
+    return pop_text(_leaf_text(node))
 
 
 def _parse_rss(root: ET.Element) -> RawFeed:
@@ -471,11 +416,7 @@ def _walk_attrs(root: ET.Element) -> None:
 def _parse(text: str) -> RawFeed:
     if "<!DOCTYPE" in text:
         raise _Decline("DOCTYPE")
-    # The bytes feedparser's strict parser sees (feedparser.encodings.convert_to_utf8).
-    if RE_XML_DECLARATION.search(text):
-        text = RE_XML_DECLARATION.sub(_NEW_DECLARATION, text)
-    else:
-        text = _NEW_DECLARATION + "\n" + text
+    text = utf8_declaration(text)  # the bytes feedparser's strict parser sees
     parser: Any = ET.XMLPullParser(events=("start-ns", "start"))
     try:
         parser.feed(text.encode("utf-8"))
@@ -513,7 +454,7 @@ def fast_parse(text: str) -> RawFeed | None:
 def decline_reason(text: str) -> str | None:
     """Why :func:`fast_parse` declines ``text`` (None if it does not); for tests and tools."""
     if not ENABLED:
-        return f"feedparser {_installed_feedparser()} is not {CHECKED_FEEDPARSER_VERSION}"
+        return f"feedparser {installed_feedparser()} is not {CHECKED_FEEDPARSER_VERSION}"
     try:
         _parse(text)
     except _Decline as exc:

@@ -2,6 +2,8 @@
 
 Pure: text in, categories + explanation out. The only I/O is reading the
 rules file in :func:`load_rules`. See rules/README.md for the rule language.
+:mod:`rules.yamlfile` is the line-numbered YAML reader the rules file shares
+with the feed catalog (``feeds.catalog``), which is why it lives at the bottom.
 """
 
 from rules.evaluate import EvalReport, evaluate

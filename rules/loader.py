@@ -1,13 +1,14 @@
 """Reading and validating a rules file (YAML) into a :class:`RuleSet`.
 
-The YAML is composed into nodes rather than loaded into dicts so that every
-problem can name its line, duplicate keys are caught, and scalars keep their
-written form (``NO`` stays the string "NO", not False).
+The YAML is read as nodes through :mod:`rules.yamlfile` (shared with the feed
+catalog), so every problem names its line, duplicate keys are caught, and
+scalars keep their written form (``NO`` stays the string "NO", not False).
+This module adds what is particular to rules: terms, vocabularies, the
+category list, and the caps on how far aliases may expand the file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -15,6 +16,7 @@ import yaml
 from rules.model import CATEGORY_IDS, CategoryInfo, RulesError, TagInfo
 from rules.ruleset import Rule, RuleSet, Target
 from rules.terms import TermError, TermSpec, parse_term
+from rules.yamlfile import YamlFile, YamlSyntaxError, compose, line_of
 
 __all__ = ["DEFAULT_RULES_PATH", "check_rules", "load_rules", "parse_rules"]
 
@@ -44,68 +46,26 @@ class _TooLarge(Exception):
         self.node = node
 
 
-@dataclass
-class _Builder:
+class _Builder(YamlFile):
     """Collects problems and terms while walking the YAML nodes."""
 
-    filename: str
-    problems: list[str] = field(default_factory=list)
-    terms: list[TermSpec] = field(default_factory=list)
-    term_ids: dict[str, int] = field(default_factory=dict)
-    vocabularies: dict[str, list[int]] = field(default_factory=dict)
-    references: int = 0  # term, rule and group references walked so far (aliases expanded)
-    mask_bits: int = 0  # total width of the decision masks the rules will need
-    # Each distinct term text is parsed once, and each list node (an alias is the
-    # same node) read once per kind: load work follows the distinct terms and lists.
-    parsed: dict[str, TermSpec | str] = field(default_factory=dict)
-    lists: dict[tuple[int, bool], list[int]] = field(default_factory=dict)
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self.terms: list[TermSpec] = []
+        self.term_ids: dict[str, int] = {}
+        self.vocabularies: dict[str, list[int]] = {}
+        self.references = 0  # term, rule and group references walked so far (aliases expanded)
+        self.mask_bits = 0  # total width of the decision masks the rules will need
+        # Each distinct term text is parsed once, and each list node (an alias is the
+        # same node) read once per kind: load work follows the distinct terms and lists.
+        self.parsed: dict[str, TermSpec | str] = {}
+        self.lists: dict[tuple[int, bool], list[int]] = {}
 
     def count(self, node: yaml.Node, amount: int) -> None:
         """Add ``amount`` references; stop the whole parse when there are too many."""
         self.references += amount
         if self.references > MAX_REFERENCES:
             raise _TooLarge(node)
-
-    def problem(self, node: yaml.Node | None, message: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else 1
-        self.problems.append(f"{self.filename}:{line}: {message}")
-
-    def mapping(self, node: yaml.Node, what: str, allowed: set[str]) -> dict[str, yaml.Node]:
-        """Keys of a mapping node; reports non-mappings, unknown and duplicate keys."""
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what} must be a mapping")
-            return {}
-        out: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key is None:
-                self.problem(key_node, f"{what}: keys must be plain words")
-            elif key not in allowed:
-                known = ", ".join(sorted(allowed))
-                self.problem(key_node, f"{what}: unknown key {key!r} (known: {known})")
-            elif key in out:
-                self.problem(key_node, f"{what}: duplicate key {key!r}")
-            else:
-                out[key] = value_node
-        return out
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, f"{what} must be a list")
-            return []
-        return list(node.value)
-
-    def text(self, node: yaml.Node | None, what: str, required: bool = True) -> str:
-        if node is None:
-            return ""
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            if required or not isinstance(node, yaml.ScalarNode):
-                self.problem(node, f"{what} must be a non-empty text")
-            return ""
-        value = str(node.value).strip()
-        if required and not value:
-            self.problem(node, f"{what} must be a non-empty text")
-        return value
 
     def term(self, node: yaml.Node, what: str) -> int | None:
         raw = self.text(node, what, required=False) if isinstance(node, yaml.ScalarNode) else None
@@ -155,7 +115,7 @@ class _Builder:
                 elif ("$", name) in seen:
                     self.problem(item, f"{what}: duplicate vocabulary {raw.strip()!r}")
                 else:
-                    seen[("$", name)] = item.start_mark.line + 1
+                    seen[("$", name)] = line_of(item)
                     out.extend(self.vocabularies[name])
                 continue
             number = self.term(item, what)
@@ -168,7 +128,7 @@ class _Builder:
                     f"{self.terms[number].source!r})",
                 )
                 continue
-            seen[number] = item.start_mark.line + 1
+            seen[number] = line_of(item)
             out.append(number)
         if not items:
             self.problem(node, f"{what}: empty list")
@@ -254,24 +214,17 @@ def parse_rules(text: str, filename: str) -> tuple[RuleSet | None, list[str]]:
 
 def _parse(b: _Builder, text: str, filename: str) -> tuple[RuleSet | None, list[str]]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, [f"{filename}:{line}: YAML syntax error: {reason}"]
+        root = compose(text, filename)
+    except YamlSyntaxError as exc:
+        return None, [exc.problem]
     if root is None:
         return None, [f"{filename}:1: the file is empty"]
     top = b.mapping(root, "rules file", _TOP_KEYS)
     if "version" in top and b.text(top["version"], "version") not in ("", "1"):
         b.problem(top["version"], "version must be 1")
     if "vocabularies" in top:
-        for name_node, list_node in b.mapping(
-            top["vocabularies"], "vocabularies", {_key(k) for k, _ in _pairs(top["vocabularies"])}
-        ).items():
-            b.vocabularies[name_node] = b.term_list(
-                list_node, f"vocabulary {name_node!r}", vocab_refs=False
-            )
+        for name, list_node in b.mapping(top["vocabularies"], "vocabularies").items():
+            b.vocabularies[name] = b.term_list(list_node, f"vocabulary {name!r}", vocab_refs=False)
     categories: list[CategoryInfo] = []
     targets: list[Target] = []
     seen_ids: dict[str, int] = {}
@@ -283,7 +236,7 @@ def _parse(b: _Builder, text: str, filename: str) -> tuple[RuleSet | None, list[
         elif target_id in seen_ids:
             b.problem(id_node, f"duplicate id {target_id!r} (first on line {seen_ids[target_id]})")
         elif target_id:
-            seen_ids[target_id] = id_node.start_mark.line + 1
+            seen_ids[target_id] = line_of(id_node)
         return target_id
 
     if "categories" not in top:
@@ -339,14 +292,6 @@ def _parse(b: _Builder, text: str, filename: str) -> tuple[RuleSet | None, list[
         source=filename,
     )
     return ruleset, []
-
-
-def _pairs(node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
-    return list(node.value) if isinstance(node, yaml.MappingNode) else []
-
-
-def _key(node: yaml.Node) -> str:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else ""
 
 
 def _read(path: str | Path) -> tuple[str | None, list[str]]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.ingest.poll import with_alerts
+from bot.ingest.outcome import with_alerts
 from bot.models import FetchRecord, NewItem, SeenAgain, StoredBatch
 from bot.storage import Storage
 

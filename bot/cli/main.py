@@ -9,6 +9,8 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.cli import backup as cli_backup
 from bot.cli import feeds as cli_feeds
 from bot.cli import ops as cli_ops
@@ -201,12 +203,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(error: BaseException) -> str:
+    """The driver's own message (SQLAlchemy wraps it with SQL and a help link)."""
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the evbot command line."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code = args.func(args)
+    except (OSError, DBAPIError) as error:
+        # Every subcommand that opens the database ends here when it is away:
+        # one line that says so, not a driver traceback.
+        print(f"evbot: cannot reach the database: {_one_line(error)}", file=sys.stderr)
+        code = 1
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:

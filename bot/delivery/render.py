@@ -50,6 +50,8 @@ class RenderedMessage:
     plain: str
     buttons: tuple[Button, ...] = ()
     link_preview: bool = False
+    # The forum topic to post in (bot.delivery.threads); None is the chat itself / General.
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The delivery worker: takes due outbox rows, sends them paced, records each outcome.
 
-What to do after a failure is decided by `failure_action`, a pure function of
-the failure's kind and the row's attempts; the worker only applies it.
+What to do after a failure is decided by `failure_action` (bot.delivery.failures),
+a pure function of the failure's kind and the row's attempts; the worker only
+applies it. Which forum topic a message goes to is bot.delivery.threads.
 """
 
 from __future__ import annotations
@@ -12,56 +13,56 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.delivery.failures import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    MAX_ATTEMPTS,
+    Action,
+    Deactivate,
+    Dead,
+    FailureKind,
+    Migrate,
+    ResendPlain,
+    Retry,
+    SendFailure,
+    Shorten,
+    backoff,
+    failure_action,
+)
 from bot.delivery.pacing import Pacer, SendGate
 from bot.delivery.planner import recheck
 from bot.delivery.render import RenderedMessage
+from bot.delivery.threads import forget_gone_topic, same_thread, thread_for
 from bot.models import Delivery
 from bot.ops.metrics import Metrics
 from bot.storage import Storage
 
+# The failure decisions moved to bot.delivery.failures; importers of this module keep them.
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "MAX_ATTEMPTS",
+    "Action",
+    "Deactivate",
+    "Dead",
+    "DeliveryWorker",
+    "FailureKind",
+    "Migrate",
+    "ResendPlain",
+    "Retry",
+    "SendFailure",
+    "Sender",
+    "Shorten",
+    "backoff",
+    "failure_action",
+]
+
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = 2.0
-BACKOFF_CAP = 15 * 60.0
-
-
-class FailureKind(StrEnum):
-    """How a send failed, as far as what to do next is concerned."""
-
-    BLOCKED = "blocked"  # the user blocked the bot, was deactivated, or kicked it
-    CHAT_GONE = "chat_gone"  # 400 chat not found
-    FLOOD = "flood"  # 429 with retry_after
-    TRANSIENT = "transient"  # network, timeout, 5xx
-    FORBIDDEN_OTHER = "forbidden_other"  # a 403 that may pass
-    BAD_MARKUP = "bad_markup"  # can't parse entities
-    TOO_LONG = "too_long"
-    MIGRATED = "migrated"
-    PERMANENT = "permanent"  # any other 400
-
-
-class SendFailure(Exception):
-    """A send that did not go through, classified."""
-
-    def __init__(
-        self,
-        kind: FailureKind,
-        description: str,
-        *,
-        retry_after: float | None = None,
-        migrate_to: int | None = None,
-    ) -> None:
-        super().__init__(description)
-        self.kind = kind
-        self.description = description
-        self.retry_after = retry_after
-        self.migrate_to = migrate_to
 
 
 class Sender(Protocol):
@@ -70,72 +71,6 @@ class Sender(Protocol):
     async def send(self, chat_id: int, message: RenderedMessage) -> int | None:
         """Send or raise SendFailure."""
         ...
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Try the row again at `at`."""
-
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Dead:
-    """Give up on the row."""
-
-
-@dataclass(frozen=True)
-class Deactivate:
-    """The chat is gone for good: mark it inactive and cancel its rows."""
-
-
-@dataclass(frozen=True)
-class ResendPlain:
-    """Send the same alert again at once as plain text."""
-
-
-@dataclass(frozen=True)
-class Shorten:
-    """Send the alert again at once without its summary."""
-
-
-@dataclass(frozen=True)
-class Migrate:
-    """The group became a supergroup: move the chat and send there."""
-
-    to: int
-
-
-Action = Retry | Dead | Deactivate | ResendPlain | Shorten | Migrate
-
-
-def backoff(attempts: int, rng: random.Random) -> float:
-    """Exponential backoff with full jitter, capped (seconds)."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, attempts))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-def failure_action(
-    failure: SendFailure, *, attempts: int, now: datetime, rng: random.Random
-) -> Action:
-    """What to do with a row whose send failed, given how often it was tried before."""
-    kind = failure.kind
-    if kind in {FailureKind.BLOCKED, FailureKind.CHAT_GONE}:
-        return Deactivate()
-    if kind is FailureKind.BAD_MARKUP:
-        return ResendPlain()
-    if kind is FailureKind.TOO_LONG:
-        return Shorten()
-    if kind is FailureKind.MIGRATED and failure.migrate_to is not None:
-        return Migrate(failure.migrate_to)
-    if kind is FailureKind.FLOOD:
-        # A flood wait is Telegram telling us when, not a failure of the row.
-        return Retry(now + timedelta(seconds=max(1.0, failure.retry_after or 1.0)))
-    if kind is FailureKind.PERMANENT or attempts + 1 >= MAX_ATTEMPTS:
-        return Dead()
-    if kind is FailureKind.FORBIDDEN_OTHER and attempts + 1 >= 3:
-        return Dead()
-    return Retry(now + timedelta(seconds=backoff(attempts, rng)))
 
 
 # More than this many stories due at once for one chat go out as one bundled message.
@@ -372,6 +307,7 @@ class DeliveryWorker:
         rows = await self._still_wanted(rows)
         if not rows:
             return
+        rows = same_thread(rows)  # the other topics' rows wait for the next pass
         combine = should_combine(rows, self.bundle_over)
         chosen = rows if combine else rows[:1]
         try:
@@ -384,9 +320,24 @@ class DeliveryWorker:
             return
         first_id: int | None = None
         chat_id, chat_type = chosen[0].chat_id, chosen[0].chat_type
+        thread = thread_for(chosen[0])
         for number, message in enumerate(messages):
+            message = replace(message, thread_id=thread)
             try:
-                message_id = await self._send(chat_id, chat_type, message, first=number == 0)
+                try:
+                    message_id = await self._send(chat_id, chat_type, message, first=number == 0)
+                except SendFailure as failure:
+                    if thread is None or failure.kind is not FailureKind.THREAD_GONE:
+                        raise
+                    # The topic was deleted: General from now on, and the admins are told.
+                    await self._write(
+                        forget_gone_topic, self.storage, chosen[0], thread, self.clock.now()
+                    )
+                    thread = None
+                    message = replace(message, thread_id=None)
+                    message_id = await self._send(
+                        chat_id, chat_type, message, first=False, spaced=False
+                    )
             except _Stopping:
                 return
             except SendFailure as failure:
@@ -489,9 +440,10 @@ class DeliveryWorker:
                 await self._write(self.storage.migrate_chat, chat_id, new_id, now)
             case ResendPlain() | Shorten():
                 if isinstance(action, Shorten) and len(rows) == 1:
-                    retry = self.renderer.one(rows[0], compact=True)
+                    compact = self.renderer.one(rows[0], compact=True)
+                    retry = replace(compact, thread_id=message.thread_id)
                 else:
-                    retry = RenderedMessage(html="", plain=message.plain, buttons=message.buttons)
+                    retry = replace(message, html="", link_preview=False)
                 if not self._allowed():
                     return
                 try:

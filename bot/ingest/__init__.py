@@ -1,3 +1,5 @@
-"""Ingest: the poll job that fetches due feeds, decides what is new, classifies it and
-stores it with its outbox rows (`poll`), and hot reload of the rules and catalog files
+"""Ingest: the poll job that fetches due feeds (`poll`: the loop, its claims, tasks and
+passes), what each poll becomes in the database (`outcome`: fetch record and next due
+time, decisions, classification within a budget via `classify`, alerts, one
+transaction), WebSub pushes (`websub`) and hot reload of the rules and catalog files
 (`reloader`)."""

@@ -6,7 +6,8 @@ leases, seen identities), `stories` (a poll's batch in one transaction,
 sources, retention), `chats` (subscriptions, preferences, keywords, the
 audience of new stories), `outbox` (queued messages until they end) and
 `feedback` (editors' corrections of stories' categories) and `archive` (the
-public web archive's pages and full-text search). `schema` defines the tables,
+public web archive's pages and full-text search) and `topics` (forum chats'
+topic per category). `schema` defines the tables,
 `db` makes engines and runs the Alembic migrations in `migrations/`, `leader`
 holds the lease SQL behind leader election, and `probes` answers the health
 endpoint. Row types live in `bot.models`.
@@ -24,6 +25,7 @@ from bot.storage.feeds import FeedsStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.probes import ProbesStore
 from bot.storage.stories import StoriesStore
+from bot.storage.topics import TopicsStore
 
 __all__ = ["MAX_KEYWORDS", "PREF_COLUMNS", "Storage"]
 
@@ -36,6 +38,7 @@ class Storage(
     ProbesStore,
     FeedbackStore,
     ArchiveStore,
+    TopicsStore,
     StorageBase,
 ):
     """The one gateway to the database."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -56,6 +59,29 @@ SESSION_KEEPALIVES = {
 }
 
 
+class SQLiteEngine(AsyncEngine):
+    """An engine whose write transactions (`begin()`) take turns within the process.
+
+    SQLite has one writer at a time. Left to its busy handler, a crowd of
+    concurrent writers (2,000 new users' /start within seconds) spins and
+    polls, unfairly, and some give up after `busy_timeout` with "database is
+    locked": those users got no answer. Queued on one asyncio lock they are
+    served in arrival order, and the busy timeout is left for other processes
+    (`evbot feeds list`, a second service on the same file). Reads
+    (`connect()`) are not queued: WAL lets them run beside the writer.
+    """
+
+    def __init__(self, sync_engine: Engine) -> None:
+        super().__init__(sync_engine)
+        self._writer = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, once the process's previous one has ended."""
+        async with self._writer, super().begin() as conn:
+            yield conn
+
+
 def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     """Create an async engine; SQLite's directory is created, PostgreSQL may pin a schema."""
     full = async_url(url)
@@ -65,7 +91,7 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(full)
+        engine = SQLiteEngine(create_async_engine(full).sync_engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     server_settings = dict(SESSION_KEEPALIVES)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
     AlertReason,
@@ -101,6 +102,7 @@ class OutboxStore(StorageBase):
                 t.chats.c.link_preview.label("chat_link_preview"),
                 t.chats.c.active.label("chat_active"),
                 t.chats.c.paused.label("chat_paused"),
+                t.chats.c.topics.label("chat_topics_on"),
             )
             .join(chats_due, chats_due.c.chat_id == t.outbox.c.chat_id)
             .join(t.chats, t.chats.c.id == t.outbox.c.chat_id)
@@ -133,6 +135,7 @@ class OutboxStore(StorageBase):
                     )
                 ):
                     terms.setdefault(int(chat_id), []).append(term)
+            threads = await self._threads(conn, {int(r.chat_id) for r in rows if r.chat_topics_on})
         return [
             Delivery(
                 id=r.id,
@@ -150,9 +153,26 @@ class OutboxStore(StorageBase):
                 chat_paused=bool(r.chat_paused),
                 chat_categories=frozenset(follows.get(int(r.chat_id), ())),
                 chat_keywords=tuple(terms.get(int(r.chat_id), ())),
+                chat_threads=tuple(threads.get(int(r.chat_id), ())),
             )
             for r in rows
         ]
+
+    async def _threads(
+        self, conn: AsyncConnection, chat_ids: Collection[int]
+    ) -> dict[int, list[tuple[str, int]]]:
+        """(category, thread id) of the forum topics of chats that have topics on."""
+        threads: dict[int, list[tuple[str, int]]] = {}
+        if not chat_ids:
+            return threads
+        rows = await conn.execute(
+            select(t.chat_topics.c.chat_id, t.chat_topics.c.category, t.chat_topics.c.thread_id)
+            .where(t.chat_topics.c.chat_id.in_(sorted(chat_ids)))
+            .order_by(t.chat_topics.c.chat_id, t.chat_topics.c.category)
+        )
+        for chat_id, category, thread_id in rows:
+            threads.setdefault(int(chat_id), []).append((str(category), int(thread_id)))
+        return threads
 
     async def mark_sent_many(
         self, delivery_ids: Sequence[int], message_id: int | None, now: datetime

@@ -196,6 +196,8 @@ chats = Table(
     Column("quiet_start", String(5), nullable=True),  # "HH:MM", local time
     Column("quiet_end", String(5), nullable=True),
     Column("link_preview", Boolean, nullable=False, default=False, server_default=false()),
+    # Forum supergroups: post each category to its own topic (migration 0009).
+    Column("topics", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 # Personal keyword alerts: one row per term; a term starting with "-" excludes.
@@ -204,6 +206,18 @@ chat_keywords = Table(
     metadata,
     Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
     Column("term", CleanString(200), primary_key=True),
+)
+
+# A forum chat's topic per category (migration 0009, bot.storage.topics): kept while
+# topics are off, so turning them on again reuses the same topics.
+chat_topics = Table(
+    "chat_topics",
+    metadata,
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Column("thread_id", BigInteger, nullable=False),
+    Column("name", CleanText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 subscriptions = Table(

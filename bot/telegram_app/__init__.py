@@ -6,6 +6,7 @@
 - `gates`        what runs first: flood control, loading the chat, group-admin checks
 - `commands`     /start, /help, /categories, (un)subscribe, /settings, pause, /lang, /latest
 - `preferences`  /keywords, /digest, /quiet, /timezone, /preview
+- `topics`       /topics: a forum group's topic per category
 - `admin`        /stats, /feeds, /reload, /broadcast (EVBOT_ADMIN_IDS only)
 - `membership`   the bot added to or removed from chats, group migrations
 - `channels`     /channel add|list|remove, a channel's picker, losing a channel

@@ -40,6 +40,7 @@ from bot.telegram_app import (
     inline,
     membership,
     preferences,
+    topics,
 )
 from bot.telegram_app.callbacks import (
     CHANNEL_ACTION_PATTERN,
@@ -54,6 +55,7 @@ from bot.telegram_app.errors import on_error
 from bot.telegram_app.fencing import FencedRequest
 from bot.telegram_app.gates import Handler, load_chat, throttle_gate
 from bot.telegram_app.limiter import PacedRateLimiter, PerChatUpdateProcessor
+from bot.telegram_app.webhook import WebhookConfig
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ COMMANDS: list[tuple[str, Handler]] = [
     ("stop", commands.stop),
     ("resume", commands.resume),
     ("lang", commands.lang),
+    ("topics", topics.topics),
     ("channel", channels.channel),
     ("help", commands.help_command),
 ]
@@ -185,9 +188,17 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 async def start_application(
-    application: AnyApplication, *, give_up_after: float = 300.0, poll_timeout: int = 10
+    application: AnyApplication,
+    *,
+    give_up_after: float = 300.0,
+    poll_timeout: int = 10,
+    webhook: WebhookConfig | None = None,
 ) -> None:
-    """Initialize (getMe), register commands, start long polling; retry while the API is down."""
+    """Initialize (getMe), register commands, then long-poll or set the webhook.
+
+    Retries while the API is down. With `webhook`, updates arrive through
+    bot.telegram_app.webhook's route instead of getUpdates.
+    """
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type((NetworkError, TimedOut)),
         wait=wait_exponential_jitter(multiplier=0.5, max=30.0),
@@ -202,6 +213,16 @@ async def start_application(
     me = application.bot.username
     log.info("connected to Telegram as @%s", me)
     await application.start()
+    if webhook is not None:
+        # Pending updates stay: Telegram held them while no leader had the webhook.
+        await application.bot.set_webhook(
+            webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+        log.info("Telegram posts updates to the webhook %s", webhook.url)
+        return
     assert application.updater is not None
     await application.updater.start_polling(
         timeout=poll_timeout,
@@ -250,10 +271,24 @@ async def update_profile(application: AnyApplication) -> None:
             log.warning("could not update the bot's description (%s): %s", code or "-", error)
 
 
-async def stop_application(application: AnyApplication) -> None:
-    """Stop polling and the application, in the reverse order of start."""
+async def stop_application(
+    application: AnyApplication,
+    *,
+    webhook: WebhookConfig | None = None,
+    may_act: Callable[[], bool] | None = None,
+) -> None:
+    """Stop polling (or delete the webhook) and the application, in reverse order of start.
+
+    The webhook is deleted only while `may_act()` (still the leader): after a
+    takeover it belongs to the new leader.
+    """
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
+    if webhook is not None and application.running and (may_act is None or may_act()):
+        try:
+            await application.bot.delete_webhook(drop_pending_updates=False)
+        except (NetworkError, TimedOut, BadRequest) as error:
+            log.warning("could not delete the webhook: %s", error)
     if application.running:
         await application.stop()
     await application.shutdown()

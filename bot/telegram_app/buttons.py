@@ -21,6 +21,7 @@ from bot.telegram_app.context import BotContext
 from bot.telegram_app.gates import may_change
 from bot.telegram_app.keyboards import more_button, picker, shown_on
 from bot.telegram_app.replies import reply
+from bot.telegram_app.topics import topics_for
 from bot.telegram_app.why import ANSWER_LIMIT, matched_text
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ async def on_picker(update: Update, context: BotContext) -> None:
         await query.answer(t(chat.language, "admins_only"), show_alert=True)
         return
     choice, data_on = parsed
+    before = await svc.storage.subscriptions(chat.id)
     new = await apply_choice(update, context, chat.id, choice, data_on)
+    await topics_for(context, ids if choice == ALL else sorted(new - before))
     await query.answer(t(chat.language, "picker_updated"))
     await redraw_picker(update, picker(rules, new, chat.language))
 

@@ -25,6 +25,7 @@ from bot.telegram_app.replies import (
     reply,
     reply_unknown,
 )
+from bot.telegram_app.topics import topics_for
 
 LATEST_PAGE = 10
 STATE = {True: N_("state_paused"), False: N_("state_active")}
@@ -74,6 +75,7 @@ async def start(update: Update, context: BotContext) -> None:
             text = t(lang, "welcome")
     elif linked:
         now = await svc.storage.change_subscriptions(chat.id, add=linked)
+        await topics_for(context, linked)
         text = t(
             lang,
             "welcome_added",
@@ -137,6 +139,7 @@ async def _change(update: Update, context: BotContext, *, on: bool) -> None:
             return
     if on:
         now = await svc.storage.change_subscriptions(chat.id, add=found.ids)
+        await topics_for(context, found.ids)
     else:
         now = await svc.storage.change_subscriptions(chat.id, remove=found.ids)
     if now:

@@ -21,6 +21,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import DEFAULT_LANGUAGE, language_for, t
 from bot.telegram_app.context import BotContext
+from bot.telegram_app.errors import on_error
 from bot.telegram_app.replies import reply
 from bot.telegram_app.throttle import Verdict
 
@@ -62,7 +63,21 @@ async def throttle_gate(update: Update, context: BotContext) -> None:
 
 
 async def load_chat(update: Update, context: BotContext) -> None:
-    """The chat of a message or button press, created on first contact in the user's language."""
+    """The chat of a message or button press, created on first contact in the user's language.
+
+    If the chat cannot be loaded (the database is away), the user is told that
+    something went wrong and the update goes no further: every later handler
+    needs the chat row.
+    """
+    try:
+        await _load_chat(update, context)
+    except Exception as error:
+        context.error = error
+        await on_error(update, context)
+        raise ApplicationHandlerStop from error
+
+
+async def _load_chat(update: Update, context: BotContext) -> None:
     message = update.message
     if update.callback_query is None and (message is None or message.text is None):
         # Membership changes and migrations manage the chat row themselves (a

@@ -8,14 +8,19 @@ out and tried again instead of dropping the reply. Alerts pass through
 untouched: the worker already holds their slot and handles their failures.
 
 `PerChatUpdateProcessor` lets updates of different chats run concurrently,
-while one chat's updates still run one after another, in order.
+while one chat's updates still run one after another, in order. The first
+answer to an update outranks its further answers (`Rank`), and an update
+waiting for a send slot gives its place among the running updates to the
+next one, so in a crowd every welcome goes out before anyone's second reply.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +28,7 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
-from bot.delivery.pacing import SendGate
+from bot.delivery.pacing import Rank, SendGate
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,32 @@ MAX_TRIES = 5
 _MESSAGE_PREFIXES = ("send", "copy", "forward")
 # Calls that change or answer but add no message: a global slot only.
 _LIGHT = frozenset({"sendChatAction", "answerCallbackQuery", "deleteMessage", "deleteMessages"})
+
+
+@dataclass
+class _UpdateInHand:
+    """What the rate limiter needs to know of the update whose handler is sending."""
+
+    room: asyncio.Semaphore | None
+    answers: int = 0
+
+    def rank(self) -> Rank:
+        """FIRST_REPLY for the update's first answer, REPLY after it."""
+        rank = Rank.FIRST_REPLY if self.answers == 0 else Rank.REPLY
+        self.answers += 1
+        return rank
+
+    def leave_room(self) -> None:
+        """Give up the place among running updates (waiting for a slot is not work)."""
+        if self.room is not None:
+            self.room.release()
+            self.room = None
+
+
+# Set by the update processor in each update's own task, read by the rate limiter.
+_in_hand: contextvars.ContextVar[_UpdateInHand | None] = contextvars.ContextVar(
+    "evbot_update_in_hand", default=None
+)
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -88,12 +119,17 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         budget = budget_of(endpoint)
         chat_id = _chat_id(data)
         chat_type = "private" if chat_id is not None and chat_id > 0 else "group"
+        in_hand = _in_hand.get()
+        rank = Rank.FIRST_REPLY
+        if budget != "free" and in_hand is not None:
+            rank = in_hand.rank()
+            in_hand.leave_room()
         for attempt in range(1, self.max_tries + 1):
             try:
                 if budget == "free":
                     return await callback(*args, **kwargs)
                 held = chat_id if budget == "message" else None
-                async with self.gate.slot(held, chat_type, urgent=True):
+                async with self.gate.slot(held, chat_type, rank=rank):
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
                 wait = _seconds(error.retry_after)
@@ -117,6 +153,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     A chat's later updates wait for its earlier ones before they take one of
     the `max_running` places, so a chat with a backlog never holds up others.
+    An update gives its place back when it first waits for a send slot: the
+    places bound the work done before a reply (database, rules), and a crowd
+    of handlers that only wait for their turn to send holds nothing.
     """
 
     def __init__(self, max_running: int = 256) -> None:
@@ -142,8 +181,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             lock = self._locks.setdefault(chat.id, asyncio.Lock())
             self._users[chat.id] = self._users.get(chat.id, 0) + 1
             try:
-                async with lock, self._room:
-                    await coroutine
+                async with lock:
+                    await self._room.acquire()
+                    in_hand = _UpdateInHand(self._room)
+                    token = _in_hand.set(in_hand)
+                    try:
+                        await coroutine
+                    finally:
+                        _in_hand.reset(token)
+                        in_hand.leave_room()
             finally:
                 self._users[chat.id] -= 1
                 if not self._users[chat.id]:

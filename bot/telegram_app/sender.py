@@ -10,8 +10,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
+from bot.delivery.failures import FailureKind, SendFailure
 from bot.delivery.render import RenderedMessage
-from bot.delivery.worker import FailureKind, SendFailure
+from bot.delivery.threads import is_thread_gone
 from bot.telegram_app.limiter import PACED
 
 _BLOCKED = (
@@ -61,6 +62,8 @@ def classify_error(error: Exception) -> SendFailure:
             return SendFailure(FailureKind.BLOCKED, text)
         return SendFailure(FailureKind.FORBIDDEN_OTHER, text)
     if isinstance(error, BadRequest):
+        if is_thread_gone(text):
+            return SendFailure(FailureKind.THREAD_GONE, text)
         if "chat not found" in lowered or _NOT_CHANNEL_ADMIN in lowered:
             return SendFailure(FailureKind.CHAT_GONE, text)
         if "can't parse entities" in lowered or "unsupported start tag" in lowered:
@@ -99,6 +102,7 @@ class TelegramSender:
                 text=message.html or message.plain,
                 parse_mode=ParseMode.HTML if message.html else None,
                 reply_markup=keyboard(message),
+                message_thread_id=message.thread_id,
                 link_preview_options=LinkPreviewOptions(is_disabled=not message.link_preview),
                 **extra,
             )

@@ -156,8 +156,14 @@ async def running_service(
     database_url: str | None = None,
     start: datetime = START,
     rules_file: Path | None = None,
+    settings: dict[str, Any] | None = None,
+    http_port: int | None = None,
 ) -> AsyncIterator[Harness]:
-    """Start fake Telegram, the feed server (one feed, one backlog entry) and the service."""
+    """Start fake Telegram, the feed server (one feed, one backlog entry) and the service.
+
+    `settings` adds to (or overrides) the Settings; `http_port` serves the HTTP
+    server there (0: any free port).
+    """
     clock = FakeClock(start)
     async with FakeTelegram() as tg, FeedServer() as feeds:
         feeds.add_feed(FEED_PATH, title=FEED_NAME, entries=[BACKLOG])
@@ -177,18 +183,19 @@ async def running_service(
                 }
             )
         )
-        settings = Settings(
-            telegram_token=tg.token,  # type: ignore[arg-type]
-            telegram_api_url=tg.api_root,
-            database_url=database_url or f"sqlite:///{tmp_path}/evbot.sqlite3",
-            feeds_file=catalog,
-            poll_interval=FEED_INTERVAL,
-            admin_ids=frozenset({ADMIN}),
-            rules_file=rules_file,
-        )
+        values: dict[str, Any] = {
+            "telegram_token": tg.token,
+            "telegram_api_url": tg.api_root,
+            "database_url": database_url or f"sqlite:///{tmp_path}/evbot.sqlite3",
+            "feeds_file": catalog,
+            "poll_interval": FEED_INTERVAL,
+            "admin_ids": frozenset({ADMIN}),
+            "rules_file": rules_file,
+            **(settings or {}),
+        }
         service = Service(
-            settings,
-            options=ServiceOptions(tick_seconds=0.05, telegram_poll_timeout=1),
+            Settings(**values),
+            options=ServiceOptions(tick_seconds=0.05, telegram_poll_timeout=1, http_port=http_port),
             clock=clock,
         )
         await service.start()

@@ -17,16 +17,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram import Bot
+from telegram import Bot, Update
 
 from bot.delivery.alerts import AlertRenderer
-from bot.delivery.pacing import Pacer, SendGate
+from bot.delivery.pacing import Pacer, Rank, SendGate
 from bot.delivery.render import AlertView, RenderedMessage, render_digest
 from bot.delivery.worker import DeliveryWorker
 from bot.i18n import t
 from bot.models import CatalogFeed, FetchRecord
 from bot.storage import Storage
 from bot.telegram_app.callbacks import parse_why, why_data
+from bot.telegram_app.limiter import PacedRateLimiter, PerChatUpdateProcessor
 from bot.telegram_app.sender import TelegramSender
 from rules import load_rules
 from tests.bot.service_harness import Harness, running_service
@@ -284,3 +285,68 @@ async def test_one_chats_slow_command_does_not_hold_up_another_chat(h: Harness) 
     [other] = await h.tg.wait_for("sendMessage", chat_id=8, ok=True)
     [seven] = await h.tg.wait_for("sendMessage", chat_id=7, ok=True, timeout=15)
     assert other.at < seven.at
+
+
+# --------------------------------------------------------------------------- ranks
+
+
+async def test_first_answers_go_before_further_answers_and_those_before_alerts() -> None:
+    # A slow global lane (one send per 50 ms): the waiters are granted one by one.
+    gate = SendGate(Pacer(rate_per_second=20, clock=time.monotonic))
+    order: list[str] = []
+
+    async def send(name: str, chat_id: int, rank: Rank) -> None:
+        async with gate.slot(chat_id, rank=rank):
+            order.append(name)
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(send("warm-up", 1, Rank.ALERT))
+        await asyncio.sleep(0)  # takes the first slot; the others queue behind it
+        tasks.create_task(send("alert", 2, Rank.ALERT))
+        tasks.create_task(send("picker", 3, Rank.REPLY))
+        tasks.create_task(send("welcome", 4, Rank.FIRST_REPLY))
+    assert order == ["warm-up", "welcome", "picker", "alert"]
+
+
+async def test_an_update_waiting_to_send_lets_the_next_update_start() -> None:
+    # One place among running updates: without giving it back while waiting for
+    # a slot, the second chat's handler could not even start before the first sent.
+    gate = SendGate(Pacer(rate_per_second=30, clock=time.monotonic))
+    limiter = PacedRateLimiter(gate)
+    processor = PerChatUpdateProcessor(max_running=1)
+    first_waiting = asyncio.Event()
+    let_first_send = asyncio.Event()
+    second_started = asyncio.Event()
+
+    async def blocked_send() -> bool:
+        await let_first_send.wait()
+        return True
+
+    async def first_handler() -> None:
+        first_waiting.set()
+        await limiter.process_request(blocked_send, (), {}, "sendMessage", {"chat_id": 1}, None)
+
+    async def second_handler() -> None:
+        second_started.set()
+
+    first = asyncio.create_task(processor.do_process_update(update_from(1), first_handler()))
+    await asyncio.wait_for(first_waiting.wait(), 5)
+    second = asyncio.create_task(processor.do_process_update(update_from(2), second_handler()))
+    await asyncio.wait_for(second_started.wait(), 5)
+    let_first_send.set()
+    await asyncio.wait_for(asyncio.gather(first, second), 5)
+
+
+def update_from(chat_id: int) -> Update:
+    return Update.de_json(
+        {
+            "update_id": chat_id,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": chat_id, "type": "private"},
+                "text": "/start",
+            },
+        },
+        None,
+    )

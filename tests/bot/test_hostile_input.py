@@ -106,7 +106,7 @@ async def test_a_slow_classification_stalls_neither_replies_nor_other_alerts(
         slow.slow_title = "Yet another hostile title " + "b" * 200
         slow.release.clear()
         ingestor.classifier.budget = 0.2
-        caplog.set_level(logging.WARNING, logger="bot.ingest.poll")
+        caplog.set_level(logging.WARNING, logger="bot.ingest.outcome")
         h.feeds.add_entry(
             FEED_PATH, FeedItem(slow.slow_title, link="https://news.example/hostile-2")
         )
@@ -206,3 +206,22 @@ async def test_a_broadcast_telegram_refuses_as_too_long_ends_dead(h: Harness) ->
     assert "too long" in error.lower()
     refused = h.tg.calls_of("sendMessage", chat_id=1, ok=False)
     assert len(refused) == 2  # the message, and its one fallback
+
+
+async def test_a_chat_that_cannot_be_loaded_gets_one_apology_and_no_second_failure(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The chats table is gone: loading a new chat fails as it would with the database away.
+    async with h.storage.engine.begin() as conn:
+        await conn.exec_driver_sql("ALTER TABLE chats RENAME TO chats_away")
+    with caplog.at_level(logging.ERROR):
+        await h.command(4242, "/start", language_code="en")
+        async with h.storage.engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE chats_away RENAME TO chats")
+        # One chat's updates are handled in order: once /help is answered, anything
+        # the failed /start could still have sent has been sent.
+        await h.command(4242, "/help", language_code="en")
+    first, second = h.messages(4242)
+    assert "Something went wrong" in first.plain_text
+    assert "/start" in second.plain_text and "Something went wrong" not in second.plain_text
+    assert not any("no chat row loaded" in str(r.exc_info) for r in caplog.records)

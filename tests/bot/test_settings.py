@@ -110,3 +110,92 @@ def test_run_with_bad_interval_exits_2_naming_it(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "evbot: EVBOT_POLL_INTERVAL: Input should be greater than or equal to 1 (got '-5')"
     ]
+
+
+SECRET = "s3cret-token_0123456789"
+
+
+def test_long_polling_is_the_default() -> None:
+    s = load_settings()
+    assert s.webhook_url is None and s.webhook_secret is None and s.webhook_path is None
+
+
+def test_webhook_url_and_secret_are_read_and_the_path_comes_from_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EVBOT_WEBHOOK_URL", "https://bot.example.org/telegram/webhook")
+    monkeypatch.setenv("EVBOT_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("EVBOT_HTTP_PORT", "8080")
+    s = load_settings()
+    assert s.webhook_url == "https://bot.example.org/telegram/webhook"
+    assert s.webhook_path == "/telegram/webhook"
+    assert s.webhook_secret is not None and s.webhook_secret.get_secret_value() == SECRET
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"EVBOT_WEBHOOK_URL": "bot.example.org/hook"},
+            "EVBOT_WEBHOOK_URL: must be an http(s) URL",
+        ),
+        (
+            {"EVBOT_WEBHOOK_URL": "https://bot.example.org/"},
+            "EVBOT_WEBHOOK_URL: needs a path of its own",
+        ),
+        (
+            {"EVBOT_WEBHOOK_URL": "https://bot.example.org/healthz"},
+            "EVBOT_WEBHOOK_URL: needs a path of its own",
+        ),
+        (
+            {"EVBOT_WEBHOOK_URL": "https://bot.example.org/hook"},
+            "EVBOT_WEBHOOK_URL needs EVBOT_WEBHOOK_SECRET",
+        ),
+        ({"EVBOT_WEBHOOK_SECRET": SECRET}, "EVBOT_WEBHOOK_SECRET is set but EVBOT_WEBHOOK_URL"),
+        (
+            {"EVBOT_WEBHOOK_URL": "https://bot.example.org/hook", "EVBOT_WEBHOOK_SECRET": SECRET},
+            "EVBOT_WEBHOOK_URL needs EVBOT_HTTP_PORT",
+        ),
+        (
+            {
+                "EVBOT_WEBHOOK_URL": "http://bot.example.org/hook",
+                "EVBOT_WEBHOOK_SECRET": SECRET,
+                "EVBOT_HTTP_PORT": "8080",
+            },
+            "EVBOT_WEBHOOK_URL: Telegram's Bot API posts only to https://",
+        ),
+        ({"EVBOT_WEBHOOK_SECRET": "has spaces in it, oh no"}, "EVBOT_WEBHOOK_SECRET: must be"),
+        ({"EVBOT_WEBHOOK_SECRET": "short"}, "EVBOT_WEBHOOK_SECRET: is too short"),
+    ],
+)
+def test_bad_webhook_settings_give_one_line(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert len(caught.value.lines) == 1, caught.value.lines
+    assert caught.value.lines[0].startswith(expected)
+    # The secret itself never reaches the terminal.
+    assert SECRET not in caught.value.lines[0]
+    assert "has spaces" not in caught.value.lines[0]
+
+
+def test_http_webhook_is_allowed_with_a_local_bot_api_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EVBOT_TELEGRAM_API_URL", "http://127.0.0.1:8081")
+    monkeypatch.setenv("EVBOT_WEBHOOK_URL", "http://10.0.0.5:8080/tg")
+    monkeypatch.setenv("EVBOT_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("EVBOT_HTTP_PORT", "8080")
+    assert load_settings().webhook_path == "/tg"
+
+
+def test_the_webhook_secret_is_masked_in_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import secrets_of
+
+    monkeypatch.setenv("EVBOT_WEBHOOK_URL", "https://bot.example.org/telegram/webhook")
+    monkeypatch.setenv("EVBOT_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("EVBOT_HTTP_PORT", "8080")
+    assert SECRET in secrets_of(load_settings())

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
 
 from bot.models import CatalogFeed, FetchRecord, NewItem, SeenAgain
 from bot.storage import Storage
@@ -388,3 +393,26 @@ async def test_nul_characters_are_dropped_not_fatal(storage: Storage, clock: Fak
     row = await storage.feed("f1")
     assert row is not None and row.last_error == "bad byte"
     await storage.enqueue_broadcast("duyuru\x00", clock.now())
+
+
+async def test_a_crowd_of_writers_on_sqlite_all_succeed_without_waiting_on_locks(
+    tmp_path: Path,
+) -> None:
+    # No busy timeout at all: two writers colliding inside SQLite would fail at
+    # once with "database is locked"; the process must queue them itself.
+    storage = await Storage.open(f"sqlite:///{tmp_path}/crowd.sqlite3")
+
+    def no_busy_wait(dbapi_conn: Any, _record: object) -> None:
+        dbapi_conn.cursor().execute("PRAGMA busy_timeout=0")
+
+    event.listen(storage.engine.sync_engine, "connect", no_busy_wait)
+    await storage.engine.dispose()  # new connections get the listener
+    clock = FakeClock()
+    try:
+        await asyncio.gather(
+            *(chat(storage, clock, 1000 + n, ("regulation", "municipality")) for n in range(300))
+        )
+        subscribed = await asyncio.gather(*(storage.subscriptions(1000 + n) for n in range(300)))
+        assert all(set(s) == {"regulation", "municipality"} for s in subscribed)
+    finally:
+        await storage.close()

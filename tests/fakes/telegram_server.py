@@ -51,6 +51,12 @@ Behaviour worth knowing when writing tests:
   (HTML 502s) and ``set_limits`` (429 flood control, off by default).
 * Channels: ``add_channel`` (known by ``@username`` too, the bot an admin or
   not) and ``remove_bot_from_channel``.
+* Forum topics: ``make_forum`` turns a supergroup into a forum (``is_forum``;
+  its administrators get ``can_manage_topics``, withheld per user through
+  ``admin_rights``); ``createForumTopic`` answers with a new thread id and
+  records ``topics[chat_id][thread_id] = name``; a message with a
+  ``message_thread_id`` must name a live topic, and ``delete_topic`` makes one
+  answer "message thread not found" from then on (``SentMessage.thread_id``).
 """
 
 from __future__ import annotations
@@ -211,6 +217,12 @@ class SentMessage:
     edit_date: int | None = None
     edits: list[SentMessage] = field(default_factory=list)
     reply_to_message_id: int | None = None
+
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic it was sent to (``message_thread_id``), None for General."""
+        value = self.params.get("message_thread_id")
+        return None if value is None else int(value)
 
     @property
     def buttons(self) -> list[JSONDict]:
@@ -676,6 +688,8 @@ class FakeTelegram:
         self.inline_answers: dict[str, list[JSONDict]] = {}
         # setMyDescription / setMyShortDescription: (kind, language_code) -> text.
         self.descriptions: dict[tuple[str, str], str] = {}
+        #: setWebhook's params while a webhook is set (getUpdates is refused then), else None.
+        self.webhook: dict[str, Any] | None = None
         #: answerCallbackQuery params by callback query id.
         self.callback_answers: dict[str, dict[str, Any]] = {}
         #: Chat actions sent (chat_id, action), in order.
@@ -689,6 +703,11 @@ class FakeTelegram:
         #: Seconds every Bot API request waits before it is handled, like the round
         #: trip to api.telegram.org (50-300 ms); 0 answers at once.
         self.answer_delay = 0.0
+        #: Forum supergroups (``make_forum``) and their live topics: thread id -> name.
+        self.forums: set[int] = set()
+        self.topics: dict[int, dict[int, str]] = {}
+        #: Rights of one administrator overridden, by (chat_id, user_id).
+        self.admin_rights: dict[tuple[int, int], dict[str, bool]] = {}
 
         self._control = control
         self._pending: list[JSONDict] = []  # not yet confirmed by getUpdates offset
@@ -698,8 +717,6 @@ class FakeTelegram:
         self._chats: dict[int, JSONDict] = {}
         self._users: dict[int, JSONDict] = {}
         self._admins: dict[int, dict[int, str]] = {}
-        # Channels: rights that differ from an administrator's defaults, by (chat, user).
-        self._rights: dict[tuple[int, int], JSONDict] = {}
         self._blocked: dict[int, str] = {}
         self._migrated: dict[int, int] = {}
         self._open_callbacks: set[str] = set()
@@ -1151,7 +1168,7 @@ class FakeTelegram:
         if not bot_admin:
             return None
         self._admins[chat_id][self.bot_id] = "administrator"
-        self._rights[(chat_id, self.bot_id)] = {"can_post_messages": bot_can_post}
+        self.admin_rights[(chat_id, self.bot_id)] = {"can_post_messages": bot_can_post}
         return self._bot_status_update(chat_id, user, "left", "administrator")
 
     def remove_bot_from_channel(self, chat_id: int, *, status: str = "kicked") -> JSONDict:
@@ -1197,6 +1214,16 @@ class FakeTelegram:
                 }
             }
         )
+
+    def make_forum(self, chat_id: int, *, title: str | None = None) -> JSONDict:
+        """Make ``chat_id`` a forum supergroup (``is_forum``), with no topics yet."""
+        self.forums.add(chat_id)
+        self.topics.setdefault(chat_id, {})
+        return self._remember_chat(chat_id, "supergroup", title, None)
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """A user deletes a topic: messages to it answer "message thread not found"."""
+        self.topics.get(chat_id, {}).pop(thread_id, None)
 
     # ----------------------------------------------------------------- faults
 
@@ -1369,6 +1396,8 @@ class FakeTelegram:
             chat["first_name"] = first_name or "Test"
         else:
             chat["title"] = title or self._chats.get(chat_id, {}).get("title") or f"Group {chat_id}"
+        if chat_id in self.forums:
+            chat["is_forum"] = True
         self._chats[chat_id] = chat
         return chat
 
@@ -1397,6 +1426,9 @@ class FakeTelegram:
             result["link_preview_options"] = m.link_preview_options
         if m.edit_date is not None:
             result["edit_date"] = m.edit_date
+        if m.thread_id is not None:
+            result["message_thread_id"] = m.thread_id
+            result["is_topic_message"] = True
         return result
 
     # ----------------------------------------------------------------- HTTP layer
@@ -1534,19 +1566,30 @@ class FakeTelegram:
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:
         if params.get("drop_pending_updates") is True:
             self._pending.clear()
+        self.webhook = None
         return True
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
+        if not str(params.get("url", "")):
+            self.webhook = None  # Telegram: an empty url removes the webhook
+        else:
+            self.webhook = dict(params)
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
         return {
-            "url": "",
+            "url": str(self.webhook["url"]) if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._pending),
         }
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = params.get("offset")
         limit = params.get("limit", 100)
         timeout = params.get("timeout", 0)
@@ -1752,8 +1795,30 @@ class FakeTelegram:
                     raise _ApiError(400, "Bad Request: BUTTON_URL_INVALID")
         return markup
 
+    def _check_thread(self, chat_id: int, params: dict[str, Any]) -> None:
+        thread = params.get("message_thread_id")
+        if thread is not None and _as_int(thread, "message thread id") not in self.topics.get(
+            chat_id, {}
+        ):
+            raise _ApiError(400, "Bad Request: message thread not found")
+
+    async def _m_createForumTopic(self, params: dict[str, Any]) -> Any:
+        chat_id = self._chat_id(params)
+        if chat_id not in self.forums:
+            raise _ApiError(400, "Bad Request: the chat is not a forum")
+        bot = self._member_json(chat_id, self.bot_id)
+        if bot["status"] != "administrator" or not bot.get("can_manage_topics"):
+            raise _ApiError(400, "Bad Request: not enough rights to create a topic")
+        name = str(params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise _ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        thread_id = self._next_message_id(chat_id)
+        self.topics.setdefault(chat_id, {})[thread_id] = name
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = self._chat_id(params)
+        self._check_thread(chat_id, params)
         raw, plain, entities, parse_mode = self._render(params)
         markup = self._markup(params)
         reply_to = self._reply_target(chat_id, params)
@@ -1901,7 +1966,9 @@ class FakeTelegram:
             member.update({r: r not in ("can_be_edited", "is_anonymous") for r in rights})
             if self._chat(chat_id)["type"] == "channel":
                 member.update(can_post_messages=True, can_edit_messages=True)
-            member.update(self._rights.get((chat_id, user_id), {}))
+            if chat_id in self.forums:
+                member["can_manage_topics"] = True
+            member.update(self.admin_rights.get((chat_id, user_id), {}))
             return member
         return {"user": user, "status": "member"}
 

@@ -57,11 +57,36 @@ def test_every_problem_is_reported_with_its_line() -> None:
         "c.yaml:5: language",
         "c.yaml:6: interval",
         "c.yaml:7: enabled",
-        "c.yaml:8: unknown key 'colour'",
+        "c.yaml:8: feed: unknown key 'colour'",
         "c.yaml:13: duplicate id 'ok'",
         "c.yaml:13: feed is missing required key 'url'",
     ):
         assert any(line.startswith(fragment) for line in lines), fragment
+
+
+def test_shape_problems_are_reported_like_the_rules_files() -> None:
+    text = (
+        "feeds:\n"
+        "  - id: a\n"
+        "    id: b\n"
+        "    name: 12\n"
+        "    url: [https://a.test/]\n"
+        "    language: tr\n"
+        "    interval: [60]\n"
+        "  - just a name\n"
+        "sources: []\n"
+    )
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(text, source="c.yaml")
+    assert info.value.problems == [
+        "c.yaml:9: catalog: unknown key 'sources' (known: feeds)",
+        "c.yaml:3: feed: duplicate key 'id' (first on line 2)",
+        "c.yaml:4: name must be a non-empty text, not '12'",
+        "c.yaml:5: url must be a text, not a list or mapping",
+        "c.yaml:7: interval must be a single value, not a list or mapping",
+        "c.yaml:8: feed must be a mapping (keys: adaptive, enabled, id, interval, language, "
+        "max_interval, min_interval, name, url)",
+    ]
 
 
 def _one_feed(extra: str) -> str:

@@ -212,7 +212,8 @@ def test_xhtml_doctype_before_rss_is_a_feed_but_html_stays_refused() -> None:
 
 
 def test_feedparser_is_pinned_to_the_version_the_fast_path_was_checked_against() -> None:
-    # fastparse reproduces feedparser's behaviour with five private names:
+    # fastparse reproduces feedparser's behaviour with five private names
+    # (imported in feeds.feedparser_compat):
     # any other release could change either silently.
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     [line] = [d for d in deps if d.startswith("feedparser")]

@@ -129,3 +129,19 @@ async def test_evbot_db_current_reports_an_unreachable_database(tmp_path: Path) 
     assert code == 1
     assert out.startswith("evbot: cannot read the database:")
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    "argv", [["db", "upgrade"], ["feeds", "list"]], ids=["db upgrade", "feeds list"]
+)
+async def test_commands_that_open_the_database_say_in_one_line_that_it_is_away(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    code, out = await run(
+        [sys.executable, "-m", "bot", *argv],
+        url="postgresql://evbot@127.0.0.1:9/evbot",
+        cwd=tmp_path,
+    )
+    assert code == 1
+    assert out.startswith("evbot: cannot reach the database: ConnectionRefusedError"), out
+    assert "Traceback" not in out

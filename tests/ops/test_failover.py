@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from bench.delivery_bench import REPO, prepare
@@ -112,6 +111,12 @@ def replicas() -> Iterator[list[Replica]]:
     started: list[Replica] = []
     try:
         yield started
+    except BaseException:
+        # A failure here is about processes the test cannot see into: show their logs.
+        for replica in started:
+            print(f"--- {replica.log.name} (last 4000 characters)")
+            print(replica.log.read_text(errors="replace")[-4000:])
+        raise
     finally:
         for replica in started:
             replica.stop()
@@ -129,10 +134,6 @@ def service_env(tg_token: str, api_root: str, db_url: str, catalog: Path) -> dic
     }
 
 
-# Known regression, not hidden: this passed on the leader-lease branch, and fails since
-# overlapping sends (issue 13) and the lease (issue 17) were merged: after SIGCONT the
-# new leader's 20 messages do not go out within 90 s. Issue 17 stays open until it passes.
-@pytest.mark.xfail(reason="fails since the overlapping-sends merge; issue 17 open", strict=False)
 async def test_a_frozen_leader_is_replaced_and_sends_nothing_when_it_wakes(
     tmp_path: Path,
 ) -> None:

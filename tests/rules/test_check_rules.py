@@ -25,6 +25,7 @@ categories:
     ("extra", "line", "message"),
     [
         ("        colour: red\n", 9, "unknown key 'colour'"),
+        ("        any: [x]\n", 9, "duplicate key 'any' (first on line 8)"),
         ("        none: [telefon, Telefon]\n", 9, "duplicate term 'Telefon'"),
         ("        none: [şarj, sarj]\n", 9, "duplicate term 'sarj'"),
         ("        none: ['']\n", 9, "empty term"),

@@ -3,8 +3,12 @@
 One event loop holds everything: the ingest loop (`Ingestor.run`) polls each
 feed at its own due time, the APScheduler `AsyncIOScheduler` runs the reload,
 retention and leadership jobs, the delivery worker is a task woken when alerts are
-queued, and python-telegram-bot's Application polls for updates beside them.
+queued, and python-telegram-bot's Application (bot.service.telegram) takes
+updates beside them, by long polling or through the webhook.
 `--console` mode runs the same pipeline with a console chat instead of Telegram.
+
+This module owns the life cycle: start, leadership (lead, step down), reloads,
+retention and stop. Health answers are in bot.service.probes.
 """
 
 from __future__ import annotations
@@ -12,129 +16,47 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import socket
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.clock import Clock, SystemClock
 from bot.delivery.alerts import AlertRenderer
 from bot.delivery.pacing import Pacer, SendGate
-from bot.delivery.render import RenderedMessage
 from bot.delivery.worker import DeliveryWorker, FailureKind, Sender
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.ingest.poll import Ingestor
 from bot.ingest.reloader import ReloadingFile
 from bot.ingest.websub import WebSubManager
-from bot.models import CatalogFeed
-from bot.ops.http_server import (
-    Health,
-    HttpServer,
-    RoutesCallback,
-    Staleness,
-    check_health,
-    stale_reasons,
-)
+from bot.ops.http_server import Health, HttpServer, RoutesCallback
 from bot.ops.masking import mask_url
 from bot.ops.metrics import Metrics
+from bot.service import probes
+from bot.service.support import (
+    CONSOLE_CHAT_ID,
+    ConsoleSender,
+    ServiceOptions,
+    StartupError,
+    catalog_rows,
+    first_lines,
+    reason,
+)
+from bot.service.telegram import TelegramLink
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.storage.leader import LeaderLease
-from bot.telegram_app.app import build_application, start_application, stop_application
 from bot.telegram_app.context import AnyApplication, Services
 from bot.telegram_app.sender import TelegramSender
 from bot.telegram_app.throttle import CommandThrottle
-from feeds.catalog import DEFAULT_CATALOG_PATH, FeedSpec, load_catalog
+from feeds.catalog import DEFAULT_CATALOG_PATH, load_catalog
 from feeds.fetch import build_client
 from rules import DEFAULT_RULES_PATH, RuleSet, load_rules
 
 log = logging.getLogger(__name__)
-
-CONSOLE_CHAT_ID = 0
-
-
-class ConsoleSender:
-    """Prints alerts instead of sending them (`evbot run --console`, `evbot demo`)."""
-
-    def __init__(self, out: TextIO | None = None) -> None:
-        self.out = out or sys.stdout
-        self.count = 0
-
-    async def send(self, chat_id: int, message: RenderedMessage) -> int | None:
-        """Print the plain-text form of the message."""
-        self.count += 1
-        rule = "─" * 60
-        print(f"{rule}\n{message.plain}\n", file=self.out, flush=True)
-        return self.count
-
-
-def _first_lines(text: str, count: int) -> str:
-    lines = text.splitlines()
-    more = f"\n… {len(lines) - count} more" if len(lines) > count else ""
-    return "\n".join(lines[:count]) + more
-
-
-def _catalog_rows(specs: list[FeedSpec]) -> list[CatalogFeed]:
-    return [
-        CatalogFeed(
-            s.id,
-            s.name,
-            s.url,
-            s.language,
-            s.interval,
-            s.enabled,
-            min_interval=s.min_interval,
-            max_interval=s.max_interval,
-            adaptive=s.adaptive,
-        )
-        for s in specs
-    ]
-
-
-@dataclass
-class ServiceOptions:
-    """Knobs tests and the demo turn; production uses the defaults."""
-
-    console: bool = False
-    console_out: TextIO | None = None
-    tick_seconds: float = 1.0
-    reload_seconds: float = 5.0
-    telegram_poll_timeout: int = 10
-    # How often the leader renews its lease and a standby tries to take over;
-    # None: a fifth of EVBOT_LEADER_LEASE_SECONDS.
-    leader_seconds: float | None = None
-    # Where /healthz and /metrics listen when EVBOT_HTTP_PORT is set; None: EVBOT_HTTP_HOST.
-    http_host: str | None = None
-    # Overrides EVBOT_HTTP_PORT (0: any free port; the demo serves its archive there).
-    http_port: int | None = None
-
-
-class StartupError(Exception):
-    """The service cannot start for a reason the operator must fix; one line says which."""
-
-
-def _reason(error: BaseException) -> str:
-    """An exception's own first line, without SQLAlchemy's wrapper text, credentials masked."""
-    inner = getattr(error, "orig", None) or error
-    if isinstance(inner, ConnectionRefusedError):
-        return "connection refused (nothing listens there)"
-    if isinstance(inner, socket.gaierror):
-        return f"host name not found ({inner.strerror})"
-    if isinstance(inner, TimeoutError):
-        return "no answer (timed out)"
-    lines = str(inner).strip().splitlines()
-    text = lines[0] if lines else type(inner).__name__
-    if text.startswith("(") and ") " in text:  # "(sqlite3.OperationalError) unable to open…"
-        text = text.split(") ", 1)[1]
-    return mask_url(text[:300])
 
 
 class Service:
@@ -151,6 +73,7 @@ class Service:
         self.options = options or ServiceOptions()
         self.clock = clock or SystemClock()
         self.stop_event = asyncio.Event()
+        self._stopped = False
         self.rules = ReloadingFile(
             Path(settings.rules_file or DEFAULT_RULES_PATH), load_rules, what="rules"
         )
@@ -159,7 +82,6 @@ class Service:
         )
         self.storage: Storage | None = None
         self.scheduler: AsyncIOScheduler | None = None
-        self.application: AnyApplication | None = None
         self.worker: DeliveryWorker | None = None
         self.ingestor: Ingestor | None = None
         self.leader_lock: LeaderLease | None = None
@@ -177,11 +99,22 @@ class Service:
         self.fatal: StartupError | None = None
         # Readiness (/readyz) and liveness (/healthz) bookkeeping, on the monotonic clock.
         self.monotonic: Callable[[], float] = time.monotonic
-        self._started_at = self.clock.now()
-        self._catalog_synced = False
-        self._role_known = False
-        self._leading_since: float | None = None
-        self._last_get_updates: float | None = None
+        self.started_at = self.clock.now()
+        self.catalog_synced = False
+        self.role_known = False
+        self.leading_since: float | None = None
+        self.telegram = TelegramLink(
+            settings,
+            may_act=self.can_act,
+            metrics=self.metrics,
+            monotonic=lambda: self.monotonic(),
+            poll_timeout=self.options.telegram_poll_timeout,
+        )
+
+    @property
+    def application(self) -> AnyApplication | None:
+        """The python-telegram-bot Application while this replica leads Telegram."""
+        return self.telegram.application
 
     def current_rules(self) -> RuleSet:
         """The rules in force (hot-reloaded)."""
@@ -191,7 +124,7 @@ class Service:
         """Open the database, sync the catalog, start polling; lead if no other replica does."""
         settings = self.settings
         self.storage = storage = await self._open_storage()
-        await storage.sync_catalog(_catalog_rows(self.catalog.value))
+        await storage.sync_catalog(catalog_rows(self.catalog.value))
         if settings.public_url is not None:
             self.websub = WebSubManager(
                 storage,
@@ -200,7 +133,7 @@ class Service:
                 public_url=settings.public_url,
                 poll_soon=self._poll_soon,
             )
-        self._catalog_synced = True
+        self.catalog_synced = True
         self.metrics.known_labels(
             categories=[c.id for c in self.current_rules().categories],
             failure_kinds=[kind.value for kind in FailureKind],
@@ -252,7 +185,7 @@ class Service:
         # Lead (connect to Telegram) before the jobs run: a rejected token then stops
         # start-up cleanly, with no poll or prune half-way through a query.
         await self.check_leadership()
-        self._role_known = True
+        self.role_known = True
         self.scheduler.start()
         # Feeds are polled by their own loop, not a scheduler job: each feed on its
         # own clock, and stopping cancels fetches in flight without a traceback.
@@ -267,7 +200,9 @@ class Service:
         log.info(
             "evbot started: %d feeds in catalog, %s, database %s, %s",
             len(self.catalog.value),
-            "console mode" if self.options.console else "Telegram",
+            "console mode"
+            if self.options.console
+            else ("Telegram webhook" if self.telegram.webhook else "Telegram long polling"),
             storage.dialect,
             "leader" if self.leading else "standby (another replica delivers)",
         )
@@ -279,7 +214,7 @@ class Service:
         except Exception as error:
             log.debug("opening the database failed", exc_info=True)
             raise StartupError(
-                f"EVBOT_DATABASE_URL: cannot open the database {mask_url(url)}: {_reason(error)}"
+                f"EVBOT_DATABASE_URL: cannot open the database {mask_url(url)}: {reason(error)}"
             ) from error
 
     async def _leadership_job(self) -> None:
@@ -317,8 +252,7 @@ class Service:
             return
         if await self.leader_lock.try_acquire():
             log.info("this replica is now the leader: delivering alerts")
-            self._leading_since = self.monotonic()
-            self._last_get_updates = None
+            self.leading_since = self.monotonic()
             await self._lead()
             self.metrics.leading(True)
         else:
@@ -337,7 +271,6 @@ class Service:
             await self._ensure_console_chat(storage)
             sender = ConsoleSender(self.options.console_out)
         else:
-            assert settings.telegram_token is not None
             svc = Services(
                 storage=storage,
                 rules=self.current_rules,
@@ -348,17 +281,9 @@ class Service:
                 default_timezone=settings.timezone,
                 throttle=self.throttle,
             )
-            self.application = build_application(
-                settings.telegram_token.get_secret_value(),
-                settings.telegram_api_url,
-                svc,
-                may_act=self.can_act,
-                on_ok=self._telegram_ok,
-                gate=gate,
-            )
             await storage.deactivate_chat(CONSOLE_CHAT_ID, "console mode off", self.clock.now())
-            await self._start_telegram(self.application)
-            sender = TelegramSender(self.application.bot, paid_broadcast=settings.paid_broadcast)
+            application = await self.telegram.start(svc, gate)
+            sender = TelegramSender(application.bot, paid_broadcast=settings.paid_broadcast)
         self._start_worker(sender)
 
     def _start_worker(self, sender: Sender) -> None:
@@ -382,20 +307,6 @@ class Service:
         self._worker_stop = asyncio.Event()
         self._tasks = [asyncio.create_task(self.worker.run(self._worker_stop))]
 
-    async def _start_telegram(self, application: AnyApplication) -> None:
-        try:
-            await start_application(application, poll_timeout=self.options.telegram_poll_timeout)
-        except InvalidToken as error:
-            raise StartupError(
-                "EVBOT_TELEGRAM_TOKEN: Telegram rejected the token (401 Unauthorized): "
-                "check it with @BotFather"
-            ) from error
-        except (NetworkError, TimedOut) as error:
-            raise StartupError(
-                f"EVBOT_TELEGRAM_API_URL: the Bot API at {self.settings.telegram_api_url} "
-                f"did not answer: {_reason(error)}"
-            ) from error
-
     async def _step_down(self) -> None:
         """Stop leader duties, letting the send in flight finish."""
         self._worker_stop.set()
@@ -406,9 +317,7 @@ class Service:
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
         self.worker = None
-        if self.application is not None:
-            await stop_application(self.application)
-            self.application = None
+        await self.telegram.stop()
 
     async def prune(self) -> None:
         """Retention: old stories go, their identities stay as tombstones for a year."""
@@ -431,7 +340,10 @@ class Service:
             port=port,
             host=host,
             before_scrape=self._refresh_gauges,
-            routes=self.websub.routes() if self.websub is not None else (),
+            routes=[
+                *(self.websub.routes() if self.websub is not None else ()),
+                *self.telegram.routes(),
+            ],
             ready=self.ready,
             mount=self._archive_routes(),
             metrics_port=self.settings.metrics_port,
@@ -440,7 +352,7 @@ class Service:
             await self.http.start()
         except OSError as error:
             self.http = None
-            why = error.strerror or _reason(error)
+            why = error.strerror or reason(error)
             raise StartupError(
                 f"EVBOT_HTTP_PORT: cannot listen on {host}:{port}: {why} "
                 "(another process has the port? set EVBOT_HTTP_PORT or EVBOT_HTTP_HOST)"
@@ -468,75 +380,20 @@ class Service:
         return self.settings.bot_username
 
     async def health(self) -> Health:
-        """Liveness (/healthz): the database answers, the scheduler runs, nothing is stale."""
-        running = self.scheduler is not None and bool(self.scheduler.running)
-        polling = self._ingest_task is not None and not self._ingest_task.done()
-        health = await check_health(self.storage, scheduler_running=running and polling)
-        if not health.ok or self.storage is None:
-            return health
-        staleness = await self.staleness(self.storage)
-        reasons = stale_reasons(staleness)
-        details = {**health.details, "role": self.role(), **staleness.details()}
-        return Health(not reasons, "; ".join(reasons) or None, details)
+        """Liveness (/healthz); see bot.service.probes."""
+        return await probes.health(self)
 
     def role(self) -> str:
         """'leader', 'standby', or 'unknown' before the first election."""
-        if not self._role_known:
-            return "unknown"
-        return "leader" if self.leading else "standby"
-
-    async def staleness(self, storage: Storage) -> Staleness:
-        """How long since Telegram, delivery and feeds last went well (see stale_reasons)."""
-        settings = self.settings
-        now_mono = self.monotonic()
-        telegram: float | None = None
-        outbox: float | None = None
-        if self.leading:
-            # Delivery and Telegram are the leader's work; a standby is not to blame.
-            if self.application is not None and self._leading_since is not None:
-                telegram = now_mono - max(self._leading_since, self._last_get_updates or 0.0)
-            now = self.clock.now()
-            due_since = await storage.oldest_due_delivery(now)
-            outbox = 0.0 if due_since is None else max(0.0, (now - due_since).total_seconds())
-        count, last_success = await storage.feed_freshness()
-        feeds: float | None = None
-        if count:
-            now = self.clock.now()
-            up_for = (now - self._started_at).total_seconds()
-            since = up_for
-            if last_success is not None:
-                since = (now - last_success).total_seconds()
-            # A replica that just started has not had the chance to poll yet.
-            feeds = max(0.0, min(since, up_for))
-        return Staleness(
-            telegram_poll=telegram,
-            outbox_overdue=outbox,
-            feeds=feeds,
-            telegram_limit=float(settings.health_telegram_seconds),
-            outbox_limit=float(settings.health_outbox_seconds),
-            feeds_limit=float(max(settings.health_feeds_seconds, 3 * settings.poll_interval)),
-        )
+        return probes.role(self)
 
     async def ready(self) -> Health:
-        """Readiness (/readyz): migrated, catalog synced, leader or standby known."""
-        details = {
-            "migrated": self.storage is not None,
-            "catalog": "synced" if self._catalog_synced else "pending",
-            "role": self.role(),
-        }
-        if self.storage is None:
-            return Health(False, "database not open and migrated yet", details)
-        if not self._catalog_synced:
-            return Health(False, "feed catalog not synced yet", details)
-        if not self._role_known:
-            return Health(False, "leader election not done yet", details)
-        return Health(True, None, details)
+        """Readiness (/readyz); see bot.service.probes."""
+        return await probes.ready(self)
 
-    def _telegram_ok(self, method: str) -> None:
-        """Every successful Bot API call; a completed getUpdates proves the poll is alive."""
-        if method == "getUpdates":
-            self._last_get_updates = self.monotonic()
-            self.metrics.get_updates_ok()
+    def ingest_running(self) -> bool:
+        """Whether the ingest loop runs (part of liveness)."""
+        return self._ingest_task is not None and not self._ingest_task.done()
 
     async def _refresh_gauges(self) -> None:
         if self.storage is not None:
@@ -564,7 +421,7 @@ class Service:
             result = await asyncio.to_thread(source.force)
             outcomes.append((source.what, result.error))
         if self.catalog.last_error is None and self.storage is not None:
-            await self.storage.sync_catalog(_catalog_rows(self.catalog.value))
+            await self.storage.sync_catalog(catalog_rows(self.catalog.value))
         return outcomes
 
     async def reload_files(self) -> None:
@@ -572,7 +429,7 @@ class Service:
         rules = await asyncio.to_thread(self.rules.check)
         catalog = await asyncio.to_thread(self.catalog.check)
         if catalog.changed and self.storage is not None:
-            await self.storage.sync_catalog(_catalog_rows(self.catalog.value))
+            await self.storage.sync_catalog(catalog_rows(self.catalog.value))
         for source, result in ((self.rules, rules), (self.catalog, catalog)):
             if result.error is not None:
                 await self._tell_admins(
@@ -581,7 +438,7 @@ class Service:
                         "file_invalid_notice",
                         what=html.escape(source.what),
                         path=html.escape(str(source.path)),
-                        error=html.escape(_first_lines(result.error, 15)),
+                        error=html.escape(first_lines(result.error, 15)),
                     )
                 )
 
@@ -593,7 +450,10 @@ class Service:
             self._wake_delivery()
 
     async def stop(self) -> None:
-        """Stop in the reverse order of start; in-flight sends finish first."""
+        """Stop in the reverse order of start; in-flight sends finish first. Once only."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.stop_event.set()
         if self.http is not None:
             await self.http.stop()
