@@ -67,6 +67,7 @@ DYNAMIC_KEYS: Final = (
     N_("menu_resume"),
     N_("menu_lang"),
     N_("menu_topics"),
+    N_("menu_channel"),
     N_("menu_help"),
     N_("menu_stats"),
     N_("menu_feeds"),

@@ -1,4 +1,4 @@
-"""Chats: who they are, their subscriptions, preferences and keywords.
+"""Chats: who they are, their subscriptions, preferences and keywords, linked channels.
 
 Also the audience of a new story: which chats follow its categories or have
 keywords of their own (the planner decides the rest).
@@ -282,6 +282,52 @@ class ChatsStore(StorageBase):
                 .where(t.chats.c.id == old_id)
                 .values(active=False, inactive_reason=f"migrated to {new_id}", updated_at=now)
             )
+
+    async def link_channel(
+        self, chat_id: int, user_id: int, username: str | None, now: datetime
+    ) -> None:
+        """Record that `user_id` (a channel administrator) linked it; linking again is harmless."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(t.channel_links).where(
+                    t.channel_links.c.chat_id == chat_id, t.channel_links.c.user_id == user_id
+                )
+            )
+            await conn.execute(
+                insert(t.channel_links).values(
+                    chat_id=chat_id, user_id=user_id, username=username, linked_at=now
+                )
+            )
+
+    async def linked_channels(self, user_id: int) -> list[tuple[ChatRow, str | None]]:
+        """The channels this user linked (active or not) with their @username, by title."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.chats, t.channel_links.c.username)
+                .join(t.channel_links, t.channel_links.c.chat_id == t.chats.c.id)
+                .where(t.channel_links.c.user_id == user_id)
+                .order_by(t.chats.c.title, t.chats.c.id)
+            )
+            return [(chat_row(row), row.username) for row in rows]
+
+    async def channel_linkers(self, chat_id: int) -> list[int]:
+        """Who linked this channel (the users told when the bot loses it)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.channel_links.c.user_id)
+                .where(t.channel_links.c.chat_id == chat_id)
+                .order_by(t.channel_links.c.linked_at)
+            )
+            return [int(r[0]) for r in rows]
+
+    async def unlink_channel(self, chat_id: int, reason: str, now: datetime) -> int:
+        """Forget every link of a channel and deactivate it; returns cancelled deliveries.
+
+        The chat row and its categories stay, so linking it again restores them.
+        """
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(t.channel_links).where(t.channel_links.c.chat_id == chat_id))
+        return await self.deactivate_chat(chat_id, reason, now)
 
     async def chat_stats(self, since: datetime) -> ChatStats:
         """Counts for /stats: chats, receiving chats, subscriptions, sent since `since`, queue."""

@@ -28,9 +28,15 @@ class OutboxStore(StorageBase):
     """Outbox rows from queued to done."""
 
     async def enqueue_broadcast(self, text: str, now: datetime) -> int:
-        """Queue `text` for every receiving chat (active, not paused); returns how many."""
+        """Queue `text` for every receiving chat (active, not paused); returns how many.
+
+        Channels are left out: an operator's message to the bot's users is not
+        something to publish to every subscriber of someone else's channel.
+        """
         receiving = select(t.chats.c.id).where(
-            t.chats.c.active.is_(True), t.chats.c.paused.is_(False)
+            t.chats.c.active.is_(True),
+            t.chats.c.paused.is_(False),
+            t.chats.c.type != "channel",
         )
         return await self._enqueue_text(receiving, OutboxKind.BROADCAST, text, now)
 

@@ -227,6 +227,18 @@ subscriptions = Table(
     Column("category", String(64), primary_key=True),
 )
 
+# Channels linked from a private chat (migration 0008): which administrators
+# linked each channel (any of them may change it), and its @username if it has one.
+channel_links = Table(
+    "channel_links",
+    metadata,
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("username", String(64), nullable=True),
+    Column("linked_at", UTCDateTime, nullable=False),
+    Index("ix_channel_links_user_id", "user_id"),
+)
+
 outbox = Table(
     "outbox",
     metadata,

@@ -9,6 +9,7 @@
 - `topics`       /topics: a forum group's topic per category
 - `admin`        /stats, /feeds, /reload, /broadcast (EVBOT_ADMIN_IDS only)
 - `membership`   the bot added to or removed from chats, group migrations
+- `channels`     /channel add|list|remove, a channel's picker, losing a channel
 - `buttons`      picker toggles, Why?, /latest's "more"
 - `callbacks`    every callback-data format, built and parsed in one place
 - `keyboards`, `replies`, `category_names`, `throttle`, `errors`, `sender`  the pieces

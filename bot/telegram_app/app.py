@@ -33,6 +33,7 @@ from bot.i18n import t
 from bot.telegram_app import (
     admin,
     buttons,
+    channels,
     commands,
     feedback,
     hints,
@@ -42,6 +43,8 @@ from bot.telegram_app import (
     topics,
 )
 from bot.telegram_app.callbacks import (
+    CHANNEL_ACTION_PATTERN,
+    CHANNEL_PICKER_PATTERN,
     FEEDBACK_PATTERN,
     MORE_PATTERN,
     PICKER_PATTERN,
@@ -73,6 +76,7 @@ COMMANDS: list[tuple[str, Handler]] = [
     ("resume", commands.resume),
     ("lang", commands.lang),
     ("topics", topics.topics),
+    ("channel", channels.channel),
     ("help", commands.help_command),
 ]
 
@@ -122,6 +126,12 @@ def install(application: AnyApplication, svc: Services) -> None:
     application.add_handler(CallbackQueryHandler(buttons.on_why, pattern=WHY_PATTERN))
     application.add_handler(CallbackQueryHandler(buttons.on_more, pattern=MORE_PATTERN))
     application.add_handler(CallbackQueryHandler(feedback.on_feedback, pattern=FEEDBACK_PATTERN))
+    application.add_handler(
+        CallbackQueryHandler(channels.on_channel_picker, pattern=CHANNEL_PICKER_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(channels.on_channel_action, pattern=CHANNEL_ACTION_PATTERN)
+    )
     application.add_handler(CallbackQueryHandler(buttons.on_unknown_button))
     application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_error_handler(on_error)

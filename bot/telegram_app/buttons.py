@@ -10,7 +10,8 @@ import contextlib
 import html
 import logging
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot.i18n import t
@@ -52,28 +53,47 @@ async def on_picker(update: Update, context: BotContext) -> None:
         await query.answer(t(chat.language, "admins_only"), show_alert=True)
         return
     choice, data_on = parsed
-    if choice == ALL:
-        new = await svc.storage.set_subscriptions(chat.id, ids)
-        await topics_for(context, ids)
-    elif choice == NONE:
-        new = await svc.storage.set_subscriptions(chat.id, ())
-    else:
-        pressed = query.message if isinstance(query.message, Message) else None
-        showed = shown_on(pressed.reply_markup if pressed else None, data)
-        was_on = data_on if showed is None else showed
-        if was_on:
-            new = await svc.storage.change_subscriptions(chat.id, remove=[choice])
-        else:
-            new = await svc.storage.change_subscriptions(chat.id, add=[choice])
-            await topics_for(context, [choice])
+    before = await svc.storage.subscriptions(chat.id)
+    new = await apply_choice(update, context, chat.id, choice, data_on)
+    await topics_for(context, ids if choice == ALL else sorted(new - before))
     await query.answer(t(chat.language, "picker_updated"))
+    await redraw_picker(update, picker(rules, new, chat.language))
+
+
+async def apply_choice(
+    update: Update, context: BotContext, chat_id: int, choice: str, data_on: bool
+) -> set[str]:
+    """Store a picker press for `chat_id` (this chat, or a channel); returns its categories.
+
+    A toggle does what the pressed button showed (its mark, else its data).
+    """
+    query = update.callback_query
+    assert query is not None
+    storage = context.svc.storage
+    if choice == ALL:
+        return await storage.set_subscriptions(
+            chat_id, {c.id for c in context.svc.rules().categories}
+        )
+    if choice == NONE:
+        return await storage.set_subscriptions(chat_id, ())
+    pressed = query.message if isinstance(query.message, Message) else None
+    showed = shown_on(pressed.reply_markup if pressed else None, query.data or "")
+    if data_on if showed is None else showed:
+        return await storage.change_subscriptions(chat_id, remove=[choice])
+    return await storage.change_subscriptions(chat_id, add=[choice])
+
+
+async def redraw_picker(update: Update, markup: InlineKeyboardMarkup) -> None:
+    """Show the stored state on the pressed picker (already showing it is fine)."""
+    query = update.callback_query
+    assert query is not None
     try:
-        await query.edit_message_reply_markup(reply_markup=picker(rules, new, chat.language))
+        await query.edit_message_reply_markup(reply_markup=markup)
     except BadRequest as error:
         if "not modified" not in str(error).lower():  # already showing the truth
-            log.info("could not edit the picker in chat %s: %s", chat.id, error)
+            log.info("could not edit a picker: %s", error)
     except TelegramError as error:
-        log.info("could not edit the picker in chat %s: %s", chat.id, error)
+        log.info("could not edit a picker: %s", error)
 
 
 async def why_text(context: BotContext, item_id: int) -> str | None:
@@ -113,7 +133,10 @@ async def why_text(context: BotContext, item_id: int) -> str | None:
 
 
 async def on_why(update: Update, context: BotContext) -> None:
-    """Why did this story reach this chat; too long for an answer → a message in the chat."""
+    """Why did this story reach this chat; too long for an answer → a message in the chat.
+
+    In a channel the answer is always the reader's own popup (cut to fit).
+    """
     query = update.callback_query
     assert query is not None
     lang = context.chat.language
@@ -128,6 +151,12 @@ async def on_why(update: Update, context: BotContext) -> None:
     plain = html.unescape(text)  # callback answers are plain text
     if len(plain) <= ANSWER_LIMIT:
         await query.answer(plain, show_alert=True)
+        return
+    if context.chat.type == ChatType.CHANNEL:
+        # A channel has no reader's chat to answer in, and a message there would
+        # be posted to every subscriber: the popup is all there is. The keyword
+        # comes first in the text, so a cut loses the tail of the categories.
+        await query.answer(plain[: ANSWER_LIMIT - 1].rstrip() + "…", show_alert=True)
         return
     await query.answer(t(lang, "why_long"))
     await reply(update, text, disable_web_page_preview=True)

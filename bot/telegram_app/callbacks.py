@@ -14,6 +14,8 @@ WHY_PREFIX = "why:"
 PICKER_PREFIX = "cat:"
 MORE_PREFIX = "more:"
 FEEDBACK_PREFIX = "fb:"
+CHANNEL_PICKER_PREFIX = "chp:"
+CHANNEL_ACTION_PREFIX = "cha:"
 ALL = "*all"
 NONE = "*none"
 
@@ -22,6 +24,8 @@ WHY_PATTERN = re.compile("^" + re.escape(WHY_PREFIX))
 PICKER_PATTERN = re.compile("^" + re.escape(PICKER_PREFIX))
 MORE_PATTERN = re.compile("^" + re.escape(MORE_PREFIX))
 FEEDBACK_PATTERN = re.compile("^" + re.escape(FEEDBACK_PREFIX))
+CHANNEL_PICKER_PATTERN = re.compile("^" + re.escape(CHANNEL_PICKER_PREFIX))
+CHANNEL_ACTION_PATTERN = re.compile("^" + re.escape(CHANNEL_ACTION_PREFIX))
 
 
 def why_data(item_id: int) -> str:
@@ -108,3 +112,54 @@ def parse_feedback(data: str) -> tuple[int, int | None, str] | None:
     if action not in (FEEDBACK_SAVE, FEEDBACK_CANCEL) and not is_bit:
         return None
     return item_id, mask, action
+
+
+# Channels are managed from a private chat, so their buttons name the channel:
+# "chp:<channel id>:<picker choice>" (the choice encoded as by `picker_data`,
+# "-" when it showed ✅) and "cha:<channel id>:<action>" for /channel list's
+# buttons. A channel id is -100 followed by up to 13 digits: with the longest
+# category id the data stays far below 64 bytes.
+CHANNEL_EDIT = "edit"
+CHANNEL_REMOVE = "rm"
+_CHANNEL_ACTIONS = frozenset({CHANNEL_EDIT, CHANNEL_REMOVE})
+
+
+def _parse_channel_id(raw: str) -> int | None:
+    digits = raw.removeprefix("-")
+    if raw == digits or not digits.isdigit() or len(digits) > 16:
+        return None  # channels always have negative ids
+    return int(raw)
+
+
+def channel_picker_data(channel_id: int, choice: str, *, shown_on: bool = False) -> str:
+    """A picker button of a channel: like `picker_data`, for the channel `channel_id`."""
+    return (
+        f"{CHANNEL_PICKER_PREFIX}{channel_id}:"
+        + picker_data(choice, shown_on=shown_on)[len(PICKER_PREFIX) :]
+    )
+
+
+def parse_channel_picker(data: str) -> tuple[int, str, bool] | None:
+    """(channel id, choice, whether it showed on) of a channel picker button."""
+    body = data.removeprefix(CHANNEL_PICKER_PREFIX)
+    raw_id, sep, rest = body.partition(":")
+    channel_id = _parse_channel_id(raw_id)
+    if data == body or not sep or channel_id is None:
+        return None
+    parsed = parse_picker(PICKER_PREFIX + rest)
+    return None if parsed is None else (channel_id, *parsed)
+
+
+def channel_action_data(channel_id: int, action: str) -> str:
+    """A /channel list button: change the channel's categories (CHANNEL_EDIT) or remove it."""
+    return f"{CHANNEL_ACTION_PREFIX}{channel_id}:{action}"
+
+
+def parse_channel_action(data: str) -> tuple[int, str] | None:
+    """(channel id, action) of a /channel list button."""
+    body = data.removeprefix(CHANNEL_ACTION_PREFIX)
+    raw_id, sep, action = body.partition(":")
+    channel_id = _parse_channel_id(raw_id)
+    if data == body or not sep or channel_id is None or action not in _CHANNEL_ACTIONS:
+        return None
+    return channel_id, action

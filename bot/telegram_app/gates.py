@@ -39,14 +39,19 @@ async def throttle_gate(update: Update, context: BotContext) -> None:
     if tg_chat is None or not counted:
         return  # membership changes, migrations, edits: not something a user floods with
     svc = context.svc
-    verdict = svc.throttle.check(tg_chat.id)
+    # A channel's readers are strangers to each other: each reader pressing Why?
+    # is throttled alone, not the whole channel for one reader's taps.
+    key = tg_chat.id
+    if tg_chat.type == ChatType.CHANNEL and update.effective_user is not None:
+        key = update.effective_user.id
+    verdict = svc.throttle.check(key)
     if verdict is Verdict.ANSWER:
         return
     if verdict is Verdict.WARN:
         known = await svc.storage.chat(tg_chat.id)
         user = update.effective_user
         lang = known.language if known else language_for(user.language_code if user else None)
-        seconds = max(1, math.ceil(svc.throttle.wait_seconds(tg_chat.id)))
+        seconds = max(1, math.ceil(svc.throttle.wait_seconds(key)))
         text = t(lang, "slow_down", seconds=seconds)
         log.info("chat %s sends too fast: ignored for %d s", tg_chat.id, seconds)
         with contextlib.suppress(TelegramError):
@@ -85,6 +90,13 @@ async def _load_chat(update: Update, context: BotContext) -> None:
     svc = context.svc
     known = await svc.storage.chat(tg_chat.id)
     if known is not None and known.active:
+        context.chat = known
+        return
+    if tg_chat.type == ChatType.CHANNEL:
+        # Only /channel add (from an admin's private chat) makes a channel
+        # active: a reader's press on an old post must not bring it back.
+        if known is None:
+            raise ApplicationHandlerStop
         context.chat = known
         return
     language = language_for(user.language_code if user else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -14,20 +14,31 @@ ON_MARK = "✅"
 OFF_MARK = "⬜"
 
 
-def picker(rules: RuleSet, subscribed: Collection[str], lang: str) -> InlineKeyboardMarkup:
-    """One toggle per category (two per row), then all / none; each carries what it shows."""
+def picker(
+    rules: RuleSet,
+    subscribed: Collection[str],
+    lang: str,
+    *,
+    data: Callable[..., str] = picker_data,
+) -> InlineKeyboardMarkup:
+    """One toggle per category (two per row), then all / none; each carries what it shows.
+
+    `data(choice, shown_on=...)` builds each button's callback data: this chat's
+    by default, a channel's (`callbacks.channel_picker_data` bound to its id) for
+    the picker of a channel shown in a private chat.
+    """
     buttons = [
         InlineKeyboardButton(
             f"{ON_MARK if c.id in subscribed else OFF_MARK} {c.name(lang)}",
-            callback_data=picker_data(c.id, shown_on=c.id in subscribed),
+            callback_data=data(c.id, shown_on=c.id in subscribed),
         )
         for c in rules.categories
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append(
         [
-            InlineKeyboardButton(t(lang, "picker_all"), callback_data=picker_data(ALL)),
-            InlineKeyboardButton(t(lang, "picker_none"), callback_data=picker_data(NONE)),
+            InlineKeyboardButton(t(lang, "picker_all"), callback_data=data(ALL)),
+            InlineKeyboardButton(t(lang, "picker_none"), callback_data=data(NONE)),
         ]
     )
     return InlineKeyboardMarkup(rows)

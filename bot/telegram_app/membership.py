@@ -9,6 +9,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.i18n import language_for, t
+from bot.telegram_app.channels import on_channel_membership
 from bot.telegram_app.context import BotContext
 
 
@@ -16,6 +17,9 @@ async def on_membership(update: Update, context: BotContext) -> None:
     """The bot was added to / removed from a chat (or a user blocked / unblocked it)."""
     change = update.my_chat_member
     if change is None:
+        return
+    if change.chat.type == ChatType.CHANNEL:
+        await on_channel_membership(update, context)
         return
     svc = context.svc
     tg_chat = change.chat

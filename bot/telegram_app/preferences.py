@@ -23,7 +23,7 @@ from bot.delivery.times import (
 from bot.i18n import N_, t
 from bot.models import ChatRow
 from bot.storage import MAX_KEYWORDS
-from bot.telegram_app.context import BotContext
+from bot.telegram_app.context import BotContext, Services
 from bot.telegram_app.gates import changes_settings, may_change
 from bot.telegram_app.replies import OFF_WORDS, ON_WORDS, folded, reply
 from rules import KeywordMatcher
@@ -113,7 +113,11 @@ async def _apply_prefs(context: BotContext, **values: Any) -> tuple[ChatRow, int
 
     Returns the updated chat and how many held alerts are now due at once.
     """
-    svc, chat = context.svc, context.chat
+    return await apply_prefs(context.svc, context.chat, **values)
+
+
+async def apply_prefs(svc: Services, chat: ChatRow, **values: Any) -> tuple[ChatRow, int]:
+    """`_apply_prefs` for any chat (a channel's, set from an admin's private chat)."""
     now = svc.clock.now()
     await svc.storage.update_chat(chat.id, now, **values)
     fresh = await svc.storage.chat(chat.id) or chat

@@ -24,6 +24,10 @@ _BLOCKED = (
     "group chat was deactivated",
 )
 
+_CHANNEL = "channel chat"
+# A channel whose admins took the bot's right to post answers 400 with this.
+_NOT_CHANNEL_ADMIN = "need administrator rights in the channel chat"
+
 
 # Buttons per keyboard row: a bundle's numbered Why? buttons wrap after this many.
 BUTTONS_PER_ROW = 5
@@ -52,13 +56,15 @@ def classify_error(error: Exception) -> SendFailure:
     if isinstance(error, ChatMigrated):
         return SendFailure(FailureKind.MIGRATED, text, migrate_to=int(error.new_chat_id))
     if isinstance(error, Forbidden):
-        if any(marker in lowered for marker in _BLOCKED):
+        # Every 403 about a channel means the bot may no longer post there
+        # ("... the channel chat"): only /channel add brings it back.
+        if any(marker in lowered for marker in _BLOCKED) or _CHANNEL in lowered:
             return SendFailure(FailureKind.BLOCKED, text)
         return SendFailure(FailureKind.FORBIDDEN_OTHER, text)
     if isinstance(error, BadRequest):
         if is_thread_gone(text):
             return SendFailure(FailureKind.THREAD_GONE, text)
-        if "chat not found" in lowered:
+        if "chat not found" in lowered or _NOT_CHANNEL_ADMIN in lowered:
             return SendFailure(FailureKind.CHAT_GONE, text)
         if "can't parse entities" in lowered or "unsupported start tag" in lowered:
             return SendFailure(FailureKind.BAD_MARKUP, text)

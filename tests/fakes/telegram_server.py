@@ -49,6 +49,8 @@ Behaviour worth knowing when writing tests:
 * Any chat id is accepted unless ``known_chats_only`` is set.
 * Faults: ``fail_next``, ``block``, ``migrate_group``, ``unavailable_for``
   (HTML 502s) and ``set_limits`` (429 flood control, off by default).
+* Channels: ``add_channel`` (known by ``@username`` too, the bot an admin or
+  not) and ``remove_bot_from_channel``.
 * Forum topics: ``make_forum`` turns a supergroup into a forum (``is_forum``;
   its administrators get ``can_manage_topics``, withheld per user through
   ``admin_rights``); ``createForumTopic`` answers with a new thread id and
@@ -1136,6 +1138,83 @@ class FakeTelegram:
             chat_id, chat_type or _infer_chat_type(chat_id), title, first_name
         )
 
+    def add_channel(
+        self,
+        chat_id: int,
+        *,
+        by_user_id: int,
+        username: str | None = None,
+        title: str = "Channel",
+        bot_admin: bool = True,
+        bot_can_post: bool = True,
+        admins: Iterable[int] = (),
+        language_code: str | None = "en",
+    ) -> JSONDict | None:
+        """A channel whose creator is ``by_user_id``; ``admins`` administer it too.
+
+        With ``bot_admin`` the creator makes the bot an administrator (with the
+        right to post unless ``bot_can_post`` is false): the ``my_chat_member``
+        update is queued and returned. Without it the bot is no member, and
+        Telegram answers getChatMember in the channel with 400.
+        """
+        chat: JSONDict = {"id": chat_id, "type": "channel", "title": title}
+        if username:
+            chat["username"] = username
+        self._chats[chat_id] = chat
+        self._blocked.pop(chat_id, None)
+        self._admins[chat_id] = {uid: "administrator" for uid in admins}
+        self._admins[chat_id][by_user_id] = "creator"
+        user = self._user(by_user_id, chat_id, "channel", language_code, "Test", None)
+        if not bot_admin:
+            return None
+        self._admins[chat_id][self.bot_id] = "administrator"
+        self.admin_rights[(chat_id, self.bot_id)] = {"can_post_messages": bot_can_post}
+        return self._bot_status_update(chat_id, user, "left", "administrator")
+
+    def remove_bot_from_channel(self, chat_id: int, *, status: str = "kicked") -> JSONDict:
+        """An admin removes the bot from a channel (``kicked``, or ``left``).
+
+        Queues the ``my_chat_member`` update and returns it; from now on every
+        delivery to the channel answers 403 like Telegram's.
+        """
+        creator = next(
+            (uid for uid, s in self._admins.get(chat_id, {}).items() if s == "creator"),
+            DEFAULT_GROUP_USER_ID,
+        )
+        user = self._users.get(creator) or self._user(
+            creator, chat_id, "channel", None, "Test", None
+        )
+        update = self._bot_status_update(chat_id, user, "administrator", status)
+        self._admins.get(chat_id, {}).pop(self.bot_id, None)
+        self._blocked[chat_id] = (
+            "Forbidden: bot was kicked from the channel chat"
+            if status == "kicked"
+            else "Forbidden: bot is not a member of the channel chat"
+        )
+        return update
+
+    def _bot_status_update(self, chat_id: int, user: JSONDict, old: str, new: str) -> JSONDict:
+        bot = {k: self.bot_user[k] for k in ("id", "is_bot", "first_name", "username")}
+        members = []
+        for status in (old, new):
+            member: JSONDict = {"user": bot, "status": status}
+            if status == "administrator":
+                member = self._member_json(chat_id, self.bot_id) | {"status": status}
+            elif status == "kicked":
+                member["until_date"] = 0
+            members.append(member)
+        return self.push_update(
+            {
+                "my_chat_member": {
+                    "chat": self._chat(chat_id),
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": members[0],
+                    "new_chat_member": members[1],
+                }
+            }
+        )
+
     def make_forum(self, chat_id: int, *, title: str | None = None) -> JSONDict:
         """Make ``chat_id`` a forum supergroup (``is_forum``), with no topics yet."""
         self.forums.add(chat_id)
@@ -1623,7 +1702,13 @@ class FakeTelegram:
             if self.known_chats_only and chat_id not in self._chats:
                 raise _ApiError(400, "Bad Request: chat not found")
             return chat_id
-        # "@username" channels and other junk: the fake knows no chat by name.
+        if isinstance(chat_id, str) and chat_id.startswith("@"):
+            # Public chats by @username: those the fake knows (see add_channel).
+            wanted = chat_id[1:].lower()
+            for known_id, chat in self._chats.items():
+                if str(chat.get("username", "")).lower() == wanted:
+                    return known_id
+        # Unknown names and other junk.
         raise _ApiError(400, "Bad Request: chat not found")
 
     def _render(self, params: dict[str, Any]) -> tuple[str, str, list[JSONDict], str | None]:
@@ -1879,6 +1964,8 @@ class FakeTelegram:
             ]
             member: JSONDict = {"user": user, "status": "administrator"}
             member.update({r: r not in ("can_be_edited", "is_anonymous") for r in rights})
+            if self._chat(chat_id)["type"] == "channel":
+                member.update(can_post_messages=True, can_edit_messages=True)
             if chat_id in self.forums:
                 member["can_manage_topics"] = True
             member.update(self.admin_rights.get((chat_id, user_id), {}))
@@ -1889,6 +1976,11 @@ class FakeTelegram:
         chat_id = self._chat_id(params)
         if "user_id" not in params:
             raise _ApiError(400, "Bad Request: user not found")
+        if self._chat(chat_id)["type"] == "channel" and self.bot_id not in self._admins.get(
+            chat_id, {}
+        ):
+            # Telegram shows a channel's members only to its administrators.
+            raise _ApiError(400, "Bad Request: member list is inaccessible")
         return self._member_json(chat_id, _as_int(params["user_id"], "user_id"))
 
     async def _m_getChatAdministrators(self, params: dict[str, Any]) -> Any:

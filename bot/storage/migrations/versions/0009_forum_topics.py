@@ -1,14 +1,14 @@
 """Forum topics: a chat's switch (`chats.topics`) and one topic per category (`chat_topics`).
 
 Revision ID: 0009
-Revises: 0007 (re-pointed to 0008 when the channels migration is merged)
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
