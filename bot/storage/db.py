@@ -56,6 +56,13 @@ SESSION_KEEPALIVES = {
     "tcp_keepalives_interval": "2",
     "tcp_keepalives_count": "3",
     "tcp_user_timeout": "10000",
+    # A frozen process (SIGSTOP, a stalled VM) keeps answering keepalives from
+    # its kernel, so the probes above never end its session; frozen in the
+    # middle of a transaction it held its row locks, and the new leader's first
+    # write to those outbox rows waited for as long as the freeze lasted. The
+    # server ends a session idle inside a transaction after 10 s. No evbot
+    # transaction waits on anything but the database between its statements.
+    "idle_in_transaction_session_timeout": "10000",
 }
 
 

@@ -7,6 +7,7 @@ the lease row, and move the replica's own clock with a fake monotonic one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -193,3 +194,31 @@ async def test_a_leader_that_stalled_but_kept_its_lease_resumes_delivery(tmp_pat
             await service.worker.wait_until(lambda: "after the stall" in out.getvalue())
         finally:
             await service.stop()
+
+
+async def test_a_session_frozen_inside_a_transaction_does_not_hold_its_locks(
+    tmp_path: Path,
+) -> None:
+    # SIGSTOP mid-transaction: the kernel still answers keepalives, so only the
+    # server can end the session. Until it does, its row locks block the new
+    # leader's writes to the same outbox rows.
+    async with database("postgresql", str(tmp_path)) as db:
+        frozen = await Storage.open(db.url, schema=db.schema)
+        leader = await Storage.open(db.url, schema=db.schema, migrate=False)
+        try:
+            await frozen.ensure_chat(
+                1, type="private", title=None, language="en", now=FakeClock().now()
+            )
+            conn = await frozen.engine.connect()
+            await conn.begin()
+            await conn.execute(text("UPDATE chats SET paused = true WHERE id = 1"))
+            # ... and the process stops here, its transaction open.
+            async with asyncio.timeout(30):
+                async with leader.engine.begin() as other:
+                    await other.execute(text("UPDATE chats SET paused = false WHERE id = 1"))
+            assert not (await leader.chat(1)).paused  # type: ignore[union-attr]
+            with contextlib.suppress(Exception):  # the server has ended that session
+                await conn.close()
+        finally:
+            await frozen.close()
+            await leader.close()
