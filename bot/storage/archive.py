@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, literal_column, select, table, text
+from sqlalchemy import Select, exists, func, literal_column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage import schema as t
@@ -74,6 +74,26 @@ def _categorised() -> Any:
 
 class ArchiveStore(StorageBase):
     """What the public archive reads."""
+
+    async def archive_version(self) -> tuple[Any, ...]:
+        """A cheap fingerprint that changes whenever anything the archive shows changes.
+
+        A new story raises the newest id, retention raises the oldest, and a
+        feed carrying a known story again ("also reported by") raises the
+        newest `item_sources.seen_at`. Each is one index probe (migration
+        0010 indexes `seen_at`); separate scalar subqueries because SQLite
+        only answers a lone min() or max() from an index. Every replica
+        reads it from the shared database, so caches keyed by it stay
+        correct across processes.
+        """
+        query = select(
+            select(func.max(t.items.c.id)).scalar_subquery(),
+            select(func.min(t.items.c.id)).scalar_subquery(),
+            select(func.max(t.item_sources.c.seen_at)).scalar_subquery(),
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).one()
+        return tuple(row)
 
     async def archive_stories(
         self, *, category: str | None = None, before: int | None = None, limit: int = 20
