@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, literal_column, select, table, text
+from sqlalchemy import Select, exists, literal_column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage import schema as t
@@ -34,6 +34,12 @@ MAX_TERM_LENGTH = 40
 
 #: How many of the newest stories a PostgreSQL search checks before using its index.
 RECENT_WINDOW = 5000
+
+# Plain SQL, run on every archive request: nothing to compile, same on both databases.
+_VERSION_SQL = (
+    "SELECT (SELECT max(id) FROM items), (SELECT min(id) FROM items), "
+    "(SELECT max(seen_at) FROM item_sources)"
+)
 
 # Letters and digits only: nothing of the FTS5 or tsquery syntax gets through.
 _WORD = re.compile(r"[^\W_]+")
@@ -86,13 +92,8 @@ class ArchiveStore(StorageBase):
         reads it from the shared database, so caches keyed by it stay
         correct across processes.
         """
-        query = select(
-            select(func.max(t.items.c.id)).scalar_subquery(),
-            select(func.min(t.items.c.id)).scalar_subquery(),
-            select(func.max(t.item_sources.c.seen_at)).scalar_subquery(),
-        )
         async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).one()
+            row = (await conn.exec_driver_sql(_VERSION_SQL)).one()
         return tuple(row)
 
     async def archive_stories(

@@ -37,6 +37,7 @@ class PageCache(Generic[V]):
         self._version: Hashable = None
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
         self._rendering: dict[Hashable, asyncio.Future[V]] = {}
+        self._reading: asyncio.Future[Hashable] | None = None
         self.hits = 0
         self.misses = 0
 
@@ -50,7 +51,7 @@ class PageCache(Generic[V]):
         """
         if self.size <= 0:
             return await render()
-        version = (await self._read_version(), context)
+        version = (await self._current_version(), context)
         if version != self._version:
             # Renders still running were made under the old version: they finish
             # for their own callers but are not stored (see _render).
@@ -68,6 +69,19 @@ class PageCache(Generic[V]):
             self._rendering[key] = pending
         # Shielded: a reader who hangs up must not cancel the render others wait on.
         return await asyncio.shield(pending)
+
+    async def _current_version(self) -> Hashable:
+        # Requests arriving while a read is under way share it: under load that
+        # is one query per round trip instead of one per request. A page is then
+        # at most that read's few milliseconds older than its request.
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read_version())
+            self._reading.add_done_callback(self._read_done)
+        return await asyncio.shield(self._reading)
+
+    def _read_done(self, reading: asyncio.Future[Hashable]) -> None:
+        if self._reading is reading:
+            self._reading = None
 
     async def _render(self, key: Hashable, render: Callable[[], Awaitable[V]], version: Any) -> V:
         try:
