@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import feedparser
 import httpx
 
 from bot.storage import Storage
+from bot.web.cache import PageCache
 from bot.web.texts import LANG_COOKIE
 from tests.support import DatabaseTarget
 from tests.web.archive_support import Story, also_from, seed, serve
@@ -118,3 +121,34 @@ async def test_each_reader_gets_their_own_language_and_cookie_from_a_cached_page
     assert remembered == "en"
     assert "set-cookie" not in english.headers
     assert turkish_again.text == turkish.text
+
+
+async def test_readers_arriving_together_share_one_render_and_memory_stays_bounded() -> None:
+    version = [1]
+    release, started = asyncio.Event(), asyncio.Event()
+    renders: list[str] = []
+
+    async def read_version() -> int:
+        return version[0]
+
+    def render(key: str) -> Callable[[], Awaitable[str]]:
+        async def run() -> str:
+            renders.append(key)
+            started.set()
+            await release.wait()
+            return f"{key}@{version[0]}"
+
+        return run
+
+    cache: PageCache[str] = PageCache(read_version, size=2)
+    together = [asyncio.ensure_future(cache.get("/", render("/"))) for _ in range(5)]
+    await asyncio.wait_for(started.wait(), 5)
+    release.set()
+    assert await asyncio.gather(*together) == ["/@1"] * 5
+    assert renders == ["/"]
+    for key in ("/a", "/b", "/c"):
+        await cache.get(key, render(key))
+    await cache.get("/", render("/"))  # evicted as least recently used: rendered again
+    assert renders == ["/", "/a", "/b", "/c", "/"]
+    version[0] = 2  # a new story: everything renders afresh
+    assert await cache.get("/c", render("/c")) == "/c@2"
