@@ -113,6 +113,11 @@ class ArchiveStore(StorageBase):
             .join(t.items, t.items.c.id == key)
             .where(t.item_categories.c.category == category)
         )
+        if before is not None:
+            # The same bound on the joined side: PostgreSQL merge-joins the two
+            # id orders and otherwise walks items down from the newest to reach
+            # `before` (22 ms instead of 0.3 ms halfway down 100,000 stories).
+            query = query.where(t.items.c.id < before)
         return await self._page(query, before, limit, key=key)
 
     async def archive_search(
