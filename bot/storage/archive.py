@@ -5,7 +5,7 @@ id ("older than id N") rather than by offset, so page 500 costs what page 1
 does; ids grow with `first_seen_at` because every story is inserted when it
 is first seen.
 
-Search runs on the index of migration 0005: SQLite FTS5 or PostgreSQL's
+Search runs on the index of migration 0007: SQLite FTS5 or PostgreSQL's
 full-text search over Turkish-folded text. `search_terms` folds the reader's
 words the same way (`rules.match_key`: ş→s, ı→i, İ→i, …), and every word
 is matched as a prefix, so "istasyon" also finds "istasyonları".
