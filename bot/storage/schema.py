@@ -164,6 +164,8 @@ item_sources = Table(
     Column("feed_id", String(100), primary_key=True),
     Column("link", CleanText, nullable=True),
     Column("seen_at", UTCDateTime, nullable=False),
+    # The archive's cache version reads max(seen_at) on every request (migration 0010).
+    Index("ix_item_sources_seen_at", "seen_at"),
 )
 
 # Every identity a feed has produced. Rows outlive their items (item_id set to

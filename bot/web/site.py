@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from bot.storage.archive import ArchiveStore, ArchiveStory, search_terms
 from bot.web import atom
+from bot.web.cache import DEFAULT_SIZE, PageCache
 from bot.web.texts import DEFAULT_LANGUAGE, LANG_COOKIE, LANGUAGES, choose_language, format_time
 from bot.web.texts import text as page_text
 from rules import RuleSet
@@ -44,6 +45,9 @@ SUMMARY_CHARS = 260
 DEFAULT_AUTHORITY = "evbot.invalid"
 _BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _YEAR = 365 * 24 * 3600
+# Exactly the characters for which str.isspace() or ord(c) < 32 holds (checked
+# over every code point); a regex because the per-character loop showed in profiles.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
 # The pages need nothing but their own stylesheet: no scripts, frames or
 # third-party requests, so an injected tag could do nothing even if one
@@ -60,7 +64,7 @@ SECURITY_HEADERS = {
 
 def safe_link(url: str | None) -> str | None:
     """`url` if it is an http(s) link a reader may follow, else None (no javascript:)."""
-    if not url or any(c.isspace() or ord(c) < 32 for c in url):
+    if not url or _SPACE_OR_CONTROL.search(url):
         return None
     parts = urlsplit(url)
     if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
@@ -112,6 +116,23 @@ class StoryView:
     others: str
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A page's HTML and status, as cached: the same for every reader of one URL and language."""
+
+    body: str
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFeed:
+    """A feed document with its validators, as cached."""
+
+    body: bytes
+    etag: str
+    modified: datetime
+
+
 @dataclass(frozen=True)
 class Page:
     """A request's language and whether it asked to remember it."""
@@ -132,6 +153,7 @@ class ArchiveSite:
         bot_username: Callable[[], str | None] = lambda: None,
         public_url: str | None = None,
         page_size: int = PAGE_SIZE,
+        cache_size: int = DEFAULT_SIZE,
     ) -> None:
         self.storage = storage
         self.rules = rules
@@ -143,6 +165,11 @@ class ArchiveSite:
         )
         self.page_size = page_size
         self._stylesheet = (HERE / "static" / "style.css").read_bytes()
+        # Pages and feeds are rendered once per change of the database
+        # (see bot.web.cache); cache_size=0 renders every request.
+        self.cache: PageCache[Rendered | RenderedFeed] = PageCache(
+            storage.archive_version, size=cache_size
+        )
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -165,100 +192,116 @@ class ArchiveSite:
     async def home(self, request: web.Request) -> web.Response:
         """The latest categorised stories."""
         page = self._page(request)
-        before = _before(request)
-        stories = await self.storage.archive_stories(before=before, limit=self.page_size + 1)
-        return self._list(
-            request,
-            page,
-            stories,
-            heading=page_text(page.lang, "latest"),
-            empty=page_text(page.lang, "no_stories"),
-            current=None,
-            follow_url=bot_link(self.bot_username()),
-            follow_text=page_text(page.lang, "follow"),
-            paged=before is not None,
-            is_home=True,
-        )
+
+        async def render() -> Rendered:
+            before = _before(request)
+            stories = await self.storage.archive_stories(before=before, limit=self.page_size + 1)
+            return self._list(
+                request,
+                page,
+                stories,
+                heading=page_text(page.lang, "latest"),
+                empty=page_text(page.lang, "no_stories"),
+                current=None,
+                follow_url=bot_link(self.bot_username()),
+                follow_text=page_text(page.lang, "follow"),
+                paged=before is not None,
+                is_home=True,
+            )
+
+        return await self._cached_page(request, page, render)
 
     async def category(self, request: web.Request) -> web.Response:
         """One category's stories, with the Telegram button."""
         page = self._page(request)
-        category = request.match_info["category"]
-        names = self._category_names(page.lang)
-        if category not in names:
-            return self._not_found(request, page)
-        before = _before(request)
-        stories = await self.storage.archive_stories(
-            category=category, before=before, limit=self.page_size + 1
-        )
-        name = names[category]
-        return self._list(
-            request,
-            page,
-            stories,
-            heading=name,
-            empty=page_text(page.lang, "no_stories"),
-            current=category,
-            follow_url=bot_link(self.bot_username(), category),
-            follow_text=page_text(page.lang, "follow_category", name=name),
-            paged=before is not None,
-        )
+
+        async def render() -> Rendered:
+            category = request.match_info["category"]
+            names = self._category_names(page.lang)
+            if category not in names:
+                return self._not_found(request, page)
+            before = _before(request)
+            stories = await self.storage.archive_stories(
+                category=category, before=before, limit=self.page_size + 1
+            )
+            name = names[category]
+            return self._list(
+                request,
+                page,
+                stories,
+                heading=name,
+                empty=page_text(page.lang, "no_stories"),
+                current=category,
+                follow_url=bot_link(self.bot_username(), category),
+                follow_text=page_text(page.lang, "follow_category", name=name),
+                paged=before is not None,
+            )
+
+        return await self._cached_page(request, page, render)
 
     async def search(self, request: web.Request) -> web.Response:
         """Full-text search; an empty query shows just the form."""
         page = self._page(request)
-        query = request.query.get("q", "").strip()[:200]
-        terms = search_terms(query)
-        before = _before(request)
-        stories = (
-            await self.storage.archive_search(terms, before=before, limit=self.page_size + 1)
-            if terms
-            else []
-        )
-        heading = (
-            page_text(page.lang, "results_for", query=query)
-            if query
-            else page_text(page.lang, "search_label")
-        )
-        return self._list(
-            request,
-            page,
-            stories,
-            heading=heading,
-            empty=page_text(page.lang, "no_results") if query else "",
-            current=None,
-            follow_url=None,
-            follow_text="",
-            paged=before is not None,
-            query=query,
-            robots="noindex",
-        )
+
+        async def render() -> Rendered:
+            query = request.query.get("q", "").strip()[:200]
+            terms = search_terms(query)
+            before = _before(request)
+            stories = (
+                await self.storage.archive_search(terms, before=before, limit=self.page_size + 1)
+                if terms
+                else []
+            )
+            heading = (
+                page_text(page.lang, "results_for", query=query)
+                if query
+                else page_text(page.lang, "search_label")
+            )
+            return self._list(
+                request,
+                page,
+                stories,
+                heading=heading,
+                empty=page_text(page.lang, "no_results") if query else "",
+                current=None,
+                follow_url=None,
+                follow_text="",
+                paged=before is not None,
+                query=query,
+                robots="noindex",
+            )
+
+        return await self._cached_page(request, page, render)
 
     async def story(self, request: web.Request) -> web.Response:
         """One story with all its sources and the terms that placed it in its categories."""
         page = self._page(request)
-        found = await self.storage.archive_story(int(request.match_info["story_id"]))
-        if found is None:
-            return self._not_found(request, page)
-        names = self._category_names(page.lang)
-        view = self._story_view(found, page.lang, names, full=True)
-        why = [
-            {"id": c, "name": names.get(c, c), "terms": found.matches.get(c, [])}
-            for c in found.categories
-        ]
-        sources = [{"name": s.name, "link": safe_link(s.link)} for s in found.sources]
-        body = self._render(
-            request,
-            page,
-            "story.html",
-            page_title=found.title,
-            story=view,
-            why=why,
-            sources=sources,
-            current=None,
-            category_feed=None,
-        )
-        return self._html(body, page)
+
+        async def render() -> Rendered:
+            found = await self.storage.archive_story(int(request.match_info["story_id"]))
+            if found is None:
+                return self._not_found(request, page)
+            names = self._category_names(page.lang)
+            view = self._story_view(found, page.lang, names, full=True)
+            why = [
+                {"id": c, "name": names.get(c, c), "terms": found.matches.get(c, [])}
+                for c in found.categories
+            ]
+            sources = [{"name": s.name, "link": safe_link(s.link)} for s in found.sources]
+            body = self._render(
+                request,
+                page,
+                "story.html",
+                page_title=found.title,
+                story=view,
+                why=why,
+                sources=sources,
+                current=None,
+                category_feed=None,
+            )
+            return Rendered(body)
+
+        return await self._cached_page(request, page, render)
 
     # --- feeds and static ------------------------------------------------------------------
 
@@ -272,9 +315,20 @@ class ArchiveSite:
         names = self._category_names(lang)
         if tag != "all" and tag not in names:
             raise web.HTTPNotFound()
+        base = self._base(request)
+
+        async def render() -> RenderedFeed:
+            return await self._render_feed(tag, lang, base)
+
+        # Feed readers poll: most requests end here, as a 304 from the cached ETag.
+        found = await self.cache.get(("feed", tag, lang, base), render, context=self._context())
+        assert isinstance(found, RenderedFeed)
+        return _conditional(request, found.body, atom.CONTENT_TYPE, found.modified, etag=found.etag)
+
+    async def _render_feed(self, tag: str, lang: str, base: str) -> RenderedFeed:
+        names = self._category_names(lang)
         category = None if tag == "all" else tag
         stories = await self.storage.archive_stories(category=category, limit=FEED_SIZE)
-        base = self._base(request)
         site = page_text(lang, "site_title")
         title = site if category is None else f"{names[category]} · {site}"
         suffix = "" if lang == DEFAULT_LANGUAGE else f"?lang={lang}"
@@ -295,7 +349,7 @@ class ArchiveSite:
             safe_link=safe_link,
         )
         modified = max((s.first_seen_at for s in stories), default=atom.EMPTY_FEED_UPDATED)
-        return _conditional(request, body, atom.CONTENT_TYPE, modified)
+        return RenderedFeed(body, _etag(body), modified)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         """The stylesheet, revalidated by ETag."""
@@ -350,7 +404,7 @@ class ArchiveSite:
         query: str = "",
         robots: str | None = None,
         is_home: bool = False,
-    ) -> web.Response:
+    ) -> Rendered:
         names = self._category_names(page.lang)
         shown = stories[: self.page_size]
         older = None
@@ -380,7 +434,7 @@ class ArchiveSite:
             robots=robots,
             is_home=is_home,
         )
-        return self._html(body, page)
+        return Rendered(body)
 
     def _render(self, request: web.Request, page: Page, template: str, **context: Any) -> str:
         lang = page.lang
@@ -410,8 +464,25 @@ class ArchiveSite:
             **context,
         )
 
-    def _html(self, body: str, page: Page, status: int = 200) -> web.Response:
-        response = web.Response(text=body, status=status, content_type="text/html")
+    async def _cached_page(
+        self, request: web.Request, page: Page, render: Callable[[], Awaitable[Rendered]]
+    ) -> web.Response:
+        # A page is its path, its query (but ?lang=, which only picks the
+        # language) and the language; the cookie only changes headers.
+        query = tuple((k, v) for k, v in request.query.items() if k != "lang")
+        key = ("page", request.path, query, page.lang)
+        found = await self.cache.get(key, render, context=self._context())
+        assert isinstance(found, Rendered)
+        return self._html(found, page)
+
+    def _context(self) -> object:
+        """What pages depend on besides the database: the rules (category names), the bot."""
+        return (self.rules(), self.bot_username())
+
+    def _html(self, rendered: Rendered, page: Page) -> web.Response:
+        response = web.Response(
+            text=rendered.body, status=rendered.status, content_type="text/html"
+        )
         response.headers.update(SECURITY_HEADERS)
         response.headers["Vary"] = "Accept-Language, Cookie"
         response.headers["Cache-Control"] = "max-age=30"
@@ -421,7 +492,7 @@ class ArchiveSite:
             )
         return response
 
-    def _not_found(self, request: web.Request, page: Page) -> web.Response:
+    def _not_found(self, request: web.Request, page: Page) -> Rendered:
         body = self._render(
             request,
             page,
@@ -430,7 +501,7 @@ class ArchiveSite:
             current=None,
             category_feed=None,
         )
-        return self._html(body, page, status=404)
+        return Rendered(body, status=404)
 
 
 def _before(request: web.Request) -> int | None:
@@ -449,9 +520,10 @@ def _conditional(
     modified: datetime | None,
     *,
     max_age: int = 300,
+    etag: str | None = None,
 ) -> web.Response:
     """`body` with a strong ETag (and Last-Modified); 304 when the client's copy is current."""
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    etag = etag or _etag(body)
     headers = {"ETag": etag, "Cache-Control": f"max-age={max_age}"}
     headers["X-Content-Type-Options"] = "nosniff"
     if modified is not None:
@@ -462,6 +534,11 @@ def _conditional(
     response.content_type = content_type
     response.charset = "utf-8"
     return response
+
+
+def _etag(body: bytes) -> str:
+    """A strong ETag: the document's digest, so it changes exactly when the bytes do."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def _not_modified(request: web.Request, etag: str, modified: datetime | None) -> bool:
