@@ -7,7 +7,7 @@ without a new story id, so the check also reads max(item_sources.seen_at),
 which without this index is a scan of every source row (100,000s).
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 """
 
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 revision = "0010"
 # Other branches add 0008/0009 at the same time; this is re-pointed at the
 # last of them when they are merged.
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
