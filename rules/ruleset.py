@@ -11,6 +11,7 @@ from typing import Literal
 
 from rules.matcher import CompiledMatcher
 from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, TagInfo
+from rules.scan import Scan
 from rules.terms import TermSpec
 from rules.text import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, clean_chunks, clip
 
@@ -105,11 +106,11 @@ class RuleSet:
             summary = clip(summary, MAX_SUMMARY_CHARS)
         title_plain, title_chunks = clean_chunks(title)
         summary_plain, summary_chunks = clean_chunks(summary)
-        mask = self._matcher.mask
-        title_terms = mask(title_chunks, title_plain) if title_chunks else 0
-        all_terms = title_terms
-        if summary_chunks:
-            all_terms |= mask(summary_chunks, summary_plain)
+        scan = self._matcher.scan
+        title_scan = scan(title_chunks, title_plain) if title_chunks else _NOTHING
+        summary_scan = scan(summary_chunks, summary_plain) if summary_chunks else _NOTHING
+        title_terms = title_scan.terms
+        all_terms = title_terms | summary_scan.terms
         if not all_terms:
             return Classification((), (), (), _NO_MATCHES, self._names)
         categories, topics, entities, fired = self._decide(title_terms, all_terms)
@@ -117,13 +118,12 @@ class RuleSet:
             categories,
             topics,
             entities,
-            _LazyMatches(self, fired, title_chunks, summary_chunks, title_terms, all_terms),
+            _LazyMatches(self, fired, title_scan, summary_scan, all_terms),
             self._names,
         )
 
 
-# (term, start, end) as CompiledMatcher.find returns it.
-_TermHit = tuple[int, int, int]
+_NOTHING = Scan([], [], set(), [], 0)
 _NO_MATCHES: Mapping[str, tuple[Hit, ...]] = MappingProxyType({})
 
 _Ids = tuple[str, ...]
@@ -212,38 +212,22 @@ def _any_terms(targets: Iterable[Target]) -> frozenset[int]:
 class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     """Hits per target id, built on first access: most items are never explained.
 
-    Holds what an explanation needs; the term offsets are found only when
-    one is asked for.
+    Holds the scans of the title and the summary, which say where each term
+    occurs; nothing is matched again when an explanation is asked for.
     """
 
-    __slots__ = (
-        "_built",
-        "_chunks",
-        "_fired_map",
-        "_found",
-        "_numbers",
-        "_rules",
-        "_sets",
-        "_terms",
-    )
+    __slots__ = ("_built", "_fired_map", "_found", "_numbers", "_rules", "_scans", "_sets")
 
     def __init__(
-        self,
-        rules: RuleSet,
-        fired: tuple[int, ...],
-        title_chunks: list[str],
-        summary_chunks: list[str],
-        title_terms: int,
-        all_terms: int,
+        self, rules: RuleSet, fired: tuple[int, ...], title: Scan, summary: Scan, all_terms: int
     ) -> None:
         self._rules = rules
         self._numbers = fired
-        self._chunks = (title_chunks, summary_chunks)
-        self._terms = (title_terms, all_terms)
+        self._scans = (title, summary, all_terms)
         self._fired_map: dict[str, Target] | None = None
         self._built: dict[str, tuple[Hit, ...]] = {}
         self._sets: tuple[frozenset[int], frozenset[int]] | None = None
-        self._found: tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]] | None = None
+        self._found: tuple[str, str, dict[int, _Span], dict[int, _Span]] | None = None
 
     @property
     def _fired(self) -> dict[str, Target]:
@@ -277,23 +261,21 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
     def sets(self) -> tuple[frozenset[int], frozenset[int]]:
         """The terms found in the title and in title + summary, as sets."""
         if self._sets is None:
-            title_terms, all_terms = self._terms
+            title_scan, _, all_terms = self._scans
+            title_terms = title_scan.terms
             title = frozenset(_numbers(title_terms))
             self._sets = (title, title.union(_numbers(all_terms ^ title_terms)))
         return self._sets
 
-    def found(self) -> tuple[str, str, dict[int, _TermHit], dict[int, _TermHit]]:
-        """(title, summary, first hit of each term in the title, … in the summary)."""
+    def found(self) -> tuple[str, str, dict[int, _Span], dict[int, _Span]]:
+        """(title, summary, first span of each term in the title, … in the summary)."""
         if self._found is None:
-            title_chunks, summary_chunks = self._chunks
-            title = " ".join(title_chunks)
-            summary = " ".join(summary_chunks)
-            first_hits = self._rules._matcher.first_hits
+            title, summary, _ = self._scans
             self._found = (
-                title,
-                summary,
-                first_hits(title, title_chunks) if title else {},
-                first_hits(summary, summary_chunks) if summary else {},
+                " ".join(title.chunks),
+                " ".join(summary.chunks),
+                title.spans(),
+                summary.spans(),
             )
         return self._found
 
@@ -316,7 +298,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
                     place = 1
                 if (term, place) not in seen:
                     seen.add((term, place))
-                    spans.append((place, hit[1], -hit[2], len(spans), term))
+                    spans.append((place, hit[0], -hit[1], len(spans), term))
         spans.sort()
         kept: list[Hit] = []
         reach = [-1, -1]
@@ -339,6 +321,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
         return tuple(kept)
 
 
+_Span = tuple[int, int]  # (start, end) of a term in the cleaned text
 _PLACES: tuple[_Where, _Where] = ("title", "summary")
 _HIT_MEMO_LIMIT = 50_000
 
