@@ -28,7 +28,19 @@ from dataclasses import dataclass
 from itertools import repeat
 
 from rules.patterns import WordIndex, mostly_lower
-from rules.scan import ChunkInfo, Completion, Opener, Opens, Scan, Step, Word
+from rules.scan import (
+    NO_SCAN,
+    ChunkInfo,
+    Completion,
+    Opener,
+    Opens,
+    Scan,
+    Span,
+    Step,
+    Word,
+    offset,
+    spans,
+)
 from rules.terms import TermSpec
 from rules.text import match_key, tokens
 
@@ -95,16 +107,20 @@ class CompiledMatcher:
         the same letters as the cleaned text (it is only used for the
         all-capitals test of acronyms).
         """
-        return self.scan(chunks, text).terms
+        return self.scan(chunks, text)[0]
 
     def first_hits(self, text: str, chunks: list[str] | None = None) -> dict[int, _TermHit]:
         """The first occurrence of each term in ``text`` (cleaned, see clean_text).
 
         Maps term -> (term, start, end), offsets into ``text``; ``chunks`` is
-        ``text.split(" ")`` when the caller already has it. See Scan.spans.
+        ``text.split(" ")`` when the caller already has it. See rules.scan.spans.
         """
-        found = self.scan(text.split(" ") if chunks is None else chunks, text).spans()
-        return {term: (term, start, end) for term, (start, end) in found.items()}
+        found = self.scan(text.split(" ") if chunks is None else chunks, text)
+        chunks = found[1]
+        return {
+            term: (term, offset(chunks, start), offset(chunks, end))
+            for term, (start, end) in spans(found).items()
+        }
 
     def scan(self, chunks: list[str], text: str) -> Scan:
         """One pass over a cleaned text given as ``text.split()``: what occurs, and where.
@@ -129,7 +145,7 @@ class CompiledMatcher:
                 found_infos[at] = self._analyse(chunk) if info is _MISSING else info
         hot = self._hot.intersection(found_infos)
         if not hot:
-            return _NOTHING
+            return NO_SCAN
         found = 0
         acro = 0
         crossings: list[tuple[int, tuple[Completion, ...]]] = []
@@ -169,9 +185,11 @@ class CompiledMatcher:
                 more, more_acro = self._phrases_from(chunks, found_infos, at, info, crossings)
                 found |= more
                 acro |= more_acro
-        if acro & ~found and mostly_lower(text):
+        dropped = acro & ~found
+        if dropped and mostly_lower(text):
             found |= acro
-        return Scan(chunks, found_infos, hot, crossings, found)
+            dropped = 0
+        return (found, chunks, found_infos, hot, crossings, dropped)
 
     def _forget(self) -> None:
         """Drop the chunk analyses and everything remembered with them."""
@@ -312,8 +330,8 @@ class CompiledMatcher:
                 next_step, needs = state
                 if next_step == 0:
                     (acro if need or needs else found).add(spec.term)
-                    count = len(spec.patterns)
-                    done.append((spec.term, count - step - 1, count))
+                    # It ends at word count - step - 1; its first ``step`` words came before.
+                    done.append((spec.term, len(spec.patterns) - step - 1, step))
                 else:
                     more.setdefault(spec.patterns[next_step], []).append(
                         (phrase, next_step, need or needs)
@@ -402,7 +420,7 @@ class CompiledMatcher:
         acro: set[int] = set()
         opens: Opens = {}
         # Where each term first occurs: single words first, then phrases by their start.
-        spans: dict[int, tuple[int, int, int]] = {}
+        spans: dict[int, Span] = {}
         phrases: list[tuple[int, int, int]] = []
         for wi, (start, end, pids) in enumerate(words):
             for pid in pids:
@@ -411,7 +429,7 @@ class CompiledMatcher:
                     continue
                 for term in self._singles.get(pid, ()):
                     (acro if is_acro else plain).add(term)
-                    spans.setdefault(term, (0, start, end))
+                    spans.setdefault(term, (start, end))
                 for phrase in self._first.get(pid, ()):
                     state = self._walk(chunk, key, words, wi + 1, phrase, 1, end, is_acro)
                     if state is None:
@@ -423,9 +441,12 @@ class CompiledMatcher:
                         phrases.append((spec.term, start, words[wi + len(spec.patterns) - 1][1]))
                     else:
                         opens.setdefault(spec.patterns[step], []).append((phrase, step, need))
+        singles = frozenset(spans)
         for term, start, end in phrases:
-            spans.setdefault(term, (1, start, end))
-        return ChunkInfo(chunk, key, words, _bits(plain), _bits(acro - plain), opens, spans)
+            spans.setdefault(term, (start, end))
+        return ChunkInfo(
+            chunk, key, words, _bits(plain), _bits(acro - plain), opens, singles, spans
+        )
 
     def _lone_word(self, chunk: str, key: str, words: tuple[Word, ...]) -> ChunkInfo:
         """The analysis of a chunk of one word, from the memo of its patterns when it can."""
@@ -454,24 +475,22 @@ class CompiledMatcher:
                     # The chunk ends here: every phrase it opens stays open at step 1.
                     spec = self._phrases[phrase]
                     opens.setdefault(spec.patterns[1], []).append((phrase, 1, is_acro))
-            lone = (_bits(plain), _bits(acro - plain), opens, tuple(plain | acro))
+            lone = (_bits(plain), _bits(acro - plain), opens, frozenset(plain | acro))
             self._lone[(pids, capitals)] = lone
-        plain_bits, acro_bits, opens, terms = lone
-        return ChunkInfo(chunk, key, words, plain_bits, acro_bits, opens, None, terms)
+        return ChunkInfo(chunk, key, words, *lone)
 
 
 # (term, start, end) as first_hits() gives it: offsets into the cleaned text.
 _TermHit = tuple[int, int, int]
 # (terms complete, terms needing the acronym test, phrases open, all terms) of a one-word chunk.
-_Lone = tuple[int, int, Opens, tuple[int, ...]]
+_Lone = tuple[int, int, Opens, frozenset[int]]
 _NONE: frozenset[int] = frozenset()
-_GAP_INFO = ChunkInfo("", "", (), 0, 0, {}, {})
-_MISSING = ChunkInfo("", "", (), 0, 0, {}, {})  # what scan() gets for a chunk not analysed yet
+_GAP_INFO = ChunkInfo("", "", (), 0, 0, {})
+_MISSING = ChunkInfo("", "", (), 0, 0, {})  # what scan() gets for a chunk not analysed yet
 # The default argument of each infos.get() in scan(). One endless iterator shared by
 # every call: map() takes only as many items as there are chunks, and building a
 # new repeat() each time cost about a tenth of a short text's look-ups.
 _MISSING_FOREVER = repeat(_MISSING)
-_NOTHING = Scan([], [], set(), [], 0)  # what a text without terms gives
 _UNKNOWN: tuple[int, bool] = (-1, False)
 
 
