@@ -109,7 +109,9 @@ class CompiledMatcher:
         """
         return self.scan(chunks, text)[0]
 
-    def first_hits(self, text: str, chunks: list[str] | None = None) -> dict[int, _TermHit]:
+    def first_hits(
+        self, text: str, chunks: list[str] | None = None
+    ) -> dict[int, tuple[int, int, int]]:
         """The first occurrence of each term in ``text`` (cleaned, see clean_text).
 
         Maps term -> (term, start, end), offsets into ``text``; ``chunks`` is
@@ -480,9 +482,7 @@ class CompiledMatcher:
         return ChunkInfo(chunk, key, words, *lone)
 
 
-# (term, start, end) as first_hits() gives it: offsets into the cleaned text.
-_TermHit = tuple[int, int, int]
-# (terms complete, terms needing the acronym test, phrases open, all terms) of a one-word chunk.
+# (terms complete, terms needing the acronym test, phrases open, all its terms) of one word.
 _Lone = tuple[int, int, Opens, frozenset[int]]
 _NONE: frozenset[int] = frozenset()
 _GAP_INFO = ChunkInfo("", "", (), 0, 0, {})
