@@ -6,7 +6,8 @@ A noisy machine moves absolute figures by 10-30% between runs minutes apart,
 so one run of each version says little. This checks REV out into a temporary
 git worktree and alternates the two versions ``--rounds`` times, each time in
 a fresh process that classifies the same items from a cold rule set (best of
-7) and then again warm. Prints a markdown table and the ratio of the medians.
+7), then again warm, then from a cold rule set reading every explanation (as
+bot/ingest/classify.py does). Prints a markdown table and the ratio of the medians.
 """
 
 from __future__ import annotations
@@ -25,25 +26,34 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(items: int) -> dict[str, float]:
-    """Best-of-7 cold and warm microseconds per item for the ``rules`` package on sys.path."""
+    """Best-of-7 microseconds per item for the ``rules`` package on sys.path.
+
+    Cold (fresh rule set) and warm, classification alone and with every
+    explanation read as bot/ingest/classify.py reads it.
+    """
     from bench.rules_bench import build_items
     from rules import load_rules
 
     data = build_items(items)
-    cold: list[float] = []
-    warm: list[float] = []
+    times: dict[str, list[float]] = {"cold_us": [], "warm_us": [], "explained_us": []}
     for _ in range(7):
         ruleset = load_rules()
-        for times in (cold, warm):
+        for kind in ("cold_us", "warm_us"):
             start = time.perf_counter()
             for title, summary in data:
                 ruleset.classify(title, summary)
-            times.append((time.perf_counter() - start) / len(data) * 1e6)
+            times[kind].append((time.perf_counter() - start) / len(data) * 1e6)
+        ruleset = load_rules()
+        start = time.perf_counter()
+        for title, summary in data:
+            result = ruleset.classify(title, summary)
+            _ = {key: [hit.term for hit in hits] for key, hits in result.matches.items()}
+        times["explained_us"].append((time.perf_counter() - start) / len(data) * 1e6)
     import rules
 
     if Path(rules.__file__).resolve().parents[1] != Path.cwd().resolve():
         raise SystemExit(f"measured the wrong tree: {rules.__file__}")
-    return {"cold_us": min(cold), "warm_us": min(warm)}
+    return {kind: min(values) for kind, values in times.items()}
 
 
 def _run_in(tree: Path, items: int) -> dict[str, float]:
@@ -84,17 +94,19 @@ def main() -> None:
                            check=False)  # fmt: skip
     print(f"Rules engine, {args.rev} (A) against the working tree (B), {args.items:,} items")
     print()
-    print("| round | A cold µs/item | B cold µs/item | A warm µs/item | B warm µs/item |")
-    print("|---:|---:|---:|---:|---:|")
+    kinds = ("cold_us", "warm_us", "explained_us")
+    heads = " | ".join(f"A {k[:-3]} µs/item | B {k[:-3]} µs/item" for k in kinds)
+    print(f"| round | {heads} |")
+    print("|---:|" + "---:|" * (2 * len(kinds)))
     for n, (a, b) in enumerate(rows, 1):
-        print(
-            f"| {n} | {a['cold_us']:.2f} | {b['cold_us']:.2f} "
-            f"| {a['warm_us']:.2f} | {b['warm_us']:.2f} |"
-        )
-    for kind in ("cold_us", "warm_us"):
+        print(f"| {n} | " + " | ".join(f"{a[k]:.2f} | {b[k]:.2f}" for k in kinds) + " |")
+    for kind in kinds:
         before = statistics.median(a[kind] for a, _ in rows)
         after = statistics.median(b[kind] for _, b in rows)
-        print(f"\n{kind[:4]}: median {before:.2f} → {after:.2f} µs/item ({before / after:.2f}×)")
+        print(
+            f"\n{kind[:-3]}: median {before:.2f} → {after:.2f} µs/item ({before / after:.2f}×; "
+            f"{1e6 / before:,.0f} → {1e6 / after:,.0f} items/s)"
+        )
 
 
 if __name__ == "__main__":
