@@ -15,12 +15,10 @@ links to articles only when they are http(s).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -32,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bot.storage.archive import ArchiveStore, ArchiveStory, search_terms
 from bot.web import atom
 from bot.web.cache import DEFAULT_SIZE, PageCache
+from bot.web.conditional import conditional, strong_etag
 from bot.web.texts import DEFAULT_LANGUAGE, LANG_COOKIE, LANGUAGES, choose_language, format_time
 from bot.web.texts import text as page_text
 from rules import RuleSet
@@ -323,7 +322,7 @@ class ArchiveSite:
         # Feed readers poll: most requests end here, as a 304 from the cached ETag.
         found = await self.cache.get(("feed", tag, lang, base), render, context=self._context())
         assert isinstance(found, RenderedFeed)
-        return _conditional(request, found.body, atom.CONTENT_TYPE, found.modified, etag=found.etag)
+        return conditional(request, found.body, atom.CONTENT_TYPE, found.modified, etag=found.etag)
 
     async def _render_feed(self, tag: str, lang: str, base: str) -> RenderedFeed:
         names = self._category_names(lang)
@@ -349,11 +348,11 @@ class ArchiveSite:
             safe_link=safe_link,
         )
         modified = max((s.first_seen_at for s in stories), default=atom.EMPTY_FEED_UPDATED)
-        return RenderedFeed(body, _etag(body), modified)
+        return RenderedFeed(body, strong_etag(body), modified)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         """The stylesheet, revalidated by ETag."""
-        return _conditional(request, self._stylesheet, "text/css", None, max_age=3600)
+        return conditional(request, self._stylesheet, "text/css", None, max_age=3600)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -511,49 +510,3 @@ def _before(request: web.Request) -> int | None:
     if not raw.isdigit() or len(raw) > 18:
         raise web.HTTPBadRequest(text="before: expected a story id")
     return int(raw)
-
-
-def _conditional(
-    request: web.Request,
-    body: bytes,
-    content_type: str,
-    modified: datetime | None,
-    *,
-    max_age: int = 300,
-    etag: str | None = None,
-) -> web.Response:
-    """`body` with a strong ETag (and Last-Modified); 304 when the client's copy is current."""
-    etag = etag or _etag(body)
-    headers = {"ETag": etag, "Cache-Control": f"max-age={max_age}"}
-    headers["X-Content-Type-Options"] = "nosniff"
-    if modified is not None:
-        headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
-    if _not_modified(request, etag, modified):
-        return web.Response(status=304, headers=headers)
-    response = web.Response(body=body, headers=headers)
-    response.content_type = content_type
-    response.charset = "utf-8"
-    return response
-
-
-def _etag(body: bytes) -> str:
-    """A strong ETag: the document's digest, so it changes exactly when the bytes do."""
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def _not_modified(request: web.Request, etag: str, modified: datetime | None) -> bool:
-    # RFC 9110 §13.2.2: If-None-Match decides when present; If-Modified-Since only without it.
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or etag in tags
-    if_modified_since = request.headers.get("If-Modified-Since")
-    if if_modified_since and modified is not None:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        return modified.replace(microsecond=0) <= since
-    return False
