@@ -264,9 +264,10 @@ class Service:
         settings = self.settings
         sender: Sender
         # One budget for everything this replica sends: replies first, then alerts.
-        self._gate = gate = SendGate(
-            Pacer(rate_per_second=settings.send_rate, clock=time.monotonic)
-        )
+        pacer = Pacer(rate_per_second=settings.send_rate, clock=time.monotonic)
+        if self.options.group_interval is not None:
+            pacer.group_interval = self.options.group_interval
+        self._gate = gate = SendGate(pacer)
         if self.options.console:
             await self._ensure_console_chat(storage)
             sender = ConsoleSender(self.options.console_out)

@@ -75,6 +75,9 @@ class ServiceOptions:
     http_host: str | None = None
     # Overrides EVBOT_HTTP_PORT (0: any free port; the demo serves its archive there).
     http_port: int | None = None
+    # Seconds between two messages to one group; None: Telegram's 20 a minute.
+    # Tests of group features turn it down, or each group reply costs them 3 s.
+    group_interval: float | None = None
 
 
 class StartupError(Exception):

@@ -158,11 +158,13 @@ async def running_service(
     rules_file: Path | None = None,
     settings: dict[str, Any] | None = None,
     http_port: int | None = None,
+    group_interval: float | None = None,
 ) -> AsyncIterator[Harness]:
     """Start fake Telegram, the feed server (one feed, one backlog entry) and the service.
 
     `settings` adds to (or overrides) the Settings; `http_port` serves the HTTP
-    server there (0: any free port).
+    server there (0: any free port); `group_interval` shortens the spacing of
+    messages to one group (tests that are not about that spacing).
     """
     clock = FakeClock(start)
     async with FakeTelegram() as tg, FeedServer() as feeds:
@@ -195,7 +197,12 @@ async def running_service(
         }
         service = Service(
             Settings(**values),
-            options=ServiceOptions(tick_seconds=0.05, telegram_poll_timeout=1, http_port=http_port),
+            options=ServiceOptions(
+                tick_seconds=0.05,
+                telegram_poll_timeout=1,
+                http_port=http_port,
+                group_interval=group_interval,
+            ),
             clock=clock,
         )
         await service.start()

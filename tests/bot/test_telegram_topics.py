@@ -43,7 +43,7 @@ REGULATION_3 = FeedItem(
 
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    async with running_service(tmp_path) as harness:
+    async with running_service(tmp_path, group_interval=0.1) as harness:
         harness.tg.make_forum(FORUM, title="EV Forum")
         harness.tg.set_admins(FORUM, [OWNER, harness.tg.bot_id])
         yield harness
@@ -250,7 +250,7 @@ async def test_topic_storage_and_due_threads(storage: Storage, clock: FakeClock)
 async def test_a_deleted_topic_on_postgresql(tmp_path: Path) -> None:
     async with (
         database("postgresql", str(tmp_path), own_database=True) as db,
-        running_service(tmp_path, database_url=db.url) as h,
+        running_service(tmp_path, database_url=db.url, group_interval=0.1) as h,
     ):
         h.tg.make_forum(FORUM)
         h.tg.set_admins(FORUM, [OWNER, h.tg.bot_id])
