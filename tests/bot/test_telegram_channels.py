@@ -51,7 +51,7 @@ MANY_CATEGORIES = FeedItem(
 
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    async with running_service(tmp_path) as harness:
+    async with running_service(tmp_path, group_interval=0.1) as harness:
         yield harness
 
 

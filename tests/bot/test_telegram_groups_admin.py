@@ -28,7 +28,7 @@ def rules_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 async def h(tmp_path: Path, rules_copy: Path) -> AsyncIterator[Harness]:
     rules = rules_copy
-    async with running_service(tmp_path, rules_file=rules) as harness:
+    async with running_service(tmp_path, rules_file=rules, group_interval=0.1) as harness:
         yield harness
 
 
