@@ -15,8 +15,12 @@ depends_on = None
 
 def upgrade() -> None:
     """Add the switch (off for every existing chat) and the category → topic table."""
-    with op.batch_alter_table("chats") as batch:
-        batch.add_column(sa.Column("topics", sa.Boolean, nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN, not batch mode: on SQLite a batch recreates `chats`,
+    # and dropping the old table cascades into subscriptions, keywords and the
+    # outbox (foreign keys are on), which emptied them.
+    op.add_column(
+        "chats", sa.Column("topics", sa.Boolean, nullable=False, server_default=sa.false())
+    )
     op.create_table(
         "chat_topics",
         sa.Column(
@@ -35,5 +39,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the topic table and the switch."""
     op.drop_table("chat_topics")
-    with op.batch_alter_table("chats") as batch:
-        batch.drop_column("topics")
+    # ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), for the same reason as above.
+    op.drop_column("chats", "topics")
