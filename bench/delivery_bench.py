@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
+import itertools
 import os
 import platform
 import signal
@@ -194,6 +196,8 @@ async def run(
                         leftover.wait()
             sent = await _sent(tg)
             counters = await tg.counters()
+            for cause in flood_causes(await tg.calls_of("sendMessage"), rate=rate):
+                print(f"429 — {cause}", file=sys.stderr)
         per = Counter(int(c["params"]["chat_id"]) for c in sent)
         lost_chats = sum(1 for chat in range(1, chats + 1) if per[chat] < per_chat)
         duplicates = sum(max(0, n - per_chat) for n in per.values())
@@ -222,6 +226,38 @@ async def run(
             answer_delay=answer_delay,
             max_in_flight=max_in_flight,
         )
+
+
+def flood_causes(calls: list[dict[str, Any]], *, rate: float) -> list[str]:
+    """Why each 429 came: the per-chat limit, or the global window (with its tightest span).
+
+    A refusal is "global" when `rate` successful sends reached the fake within
+    the second before it; the span of those sends says how much jitter bunched
+    them (at the pacer's spacing they would span more than a second).
+    """
+    ok = sorted(float(c["at"]) for c in calls if c.get("status") == 200)
+    per_chat: dict[object, list[float]] = {}
+    for c in calls:
+        if c.get("status") == 200:
+            per_chat.setdefault(c["params"]["chat_id"], []).append(float(c["at"]))
+    causes = []
+    need = int(rate)
+    for r in (c for c in calls if c.get("status") == 429):
+        at = float(r["at"])
+        before = [t for t in per_chat.get(r["params"]["chat_id"], []) if at - 1.0 < t <= at]
+        i = bisect.bisect_right(ok, at)
+        window = ok[max(0, i - need) : i]
+        if len(window) == need and at - window[0] < 1.0:
+            gaps = [b - a for a, b in itertools.pairwise(window)]
+            causes.append(
+                f"global: {need} sends in {(window[-1] - window[0]) * 1000:.0f} ms before it, "
+                f"tightest gap {min(gaps) * 1000:.1f} ms"
+            )
+        elif before:
+            causes.append(f"chat: {len(before)} send(s) to that chat in the second before")
+        else:
+            causes.append("neither window full (a fault, or counted at another moment)")
+    return causes
 
 
 async def _wait_all(tg: RemoteFakeTelegram, chats: int, per_chat: int, within: float) -> None:
@@ -335,6 +371,8 @@ async def run_crowd(
             counters = await tg.counters()
         log_text = (Path(tmp) / "service.log").read_text(errors="replace")
     refused = [c for c in calls if c.get("status") == 429]
+    for cause in flood_causes(calls, rate=rate):
+        print(f"429 — {cause}", file=sys.stderr)
     per_user: dict[int, list[float]] = {}
     for c in calls:
         if c.get("status") == 200:
