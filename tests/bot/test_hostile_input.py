@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.delivery.render import TELEGRAM_TEXT_LIMIT
-from bot.storage import schema
+from bot.storage import MAX_KEYWORDS, schema
 from bot.telegram_app.throttle import COMMAND_LIMIT
 from rules import RuleSet
 from tests.bot.service_harness import ADMIN, FEED_INTERVAL, FEED_PATH, REGULATION, Harness
@@ -225,3 +225,37 @@ async def test_a_chat_that_cannot_be_loaded_gets_one_apology_and_no_second_failu
     assert "Something went wrong" in first.plain_text
     assert "/start" in second.plain_text and "Something went wrong" not in second.plain_text
     assert not any("no chat row loaded" in str(r.exc_info) for r in caplog.records)
+
+
+async def test_sql_and_html_in_arguments_are_only_ever_text(h: Harness) -> None:
+    """Arguments reach the database as bound values and the chat as escaped text."""
+    await h.command(1, "/start", replies=2, language_code="en")
+    subscribed = await h.storage.subscriptions(1)
+    assert subscribed
+    [added] = await h.command(1, "/keywords add <b>şarj</b>")
+    assert "<b>şarj</b>" in added.plain_text  # shown as typed, not as bold
+    [listed] = await h.command(1, "/keywords")
+    assert "<b>şarj</b>" in listed.plain_text
+    [refused] = await h.command(1, "/keywords add batarya' OR '1'='1")
+    assert "Added" not in refused.plain_text
+    [missing] = await h.command(1, "/keywords remove x'); DROP TABLE chats;--")
+    assert "Not a keyword of this chat: x'); DROP TABLE chats;--" in missing.plain_text
+    [unknown] = await h.command(1, '/subscribe <a href="tg://x">y</a>\'; DELETE FROM subscriptions')
+    assert 'Unknown category: <a href="tg://x">y</a>' in unknown.plain_text
+    [zone] = await h.command(1, "/timezone '; UPDATE chats SET language='xx';--")
+    assert "Unknown time zone" in zone.plain_text
+    # Nothing was run as SQL: the chat, its keyword and its subscriptions are as they were.
+    assert await h.storage.keywords(1) == ["<b>şarj</b>"]
+    assert await h.storage.subscriptions(1) == subscribed
+    [help_] = await h.command(1, "/help")
+    assert "/subscribe" in help_.plain_text  # still in English
+
+
+async def test_a_chat_can_keep_only_so_many_keywords(h: Harness) -> None:
+    await h.command(1, "/start", replies=2, language_code="en")
+    for n in range(MAX_KEYWORDS):
+        await h.storage.add_keyword(1, f"kelime{n}")
+    [full] = await h.command(1, "/keywords add togg")
+    assert f"at most {MAX_KEYWORDS} keywords" in full.plain_text
+    assert len(await h.storage.keywords(1)) == MAX_KEYWORDS
+    assert "togg" not in await h.storage.keywords(1)

@@ -197,6 +197,32 @@ def test_entity_declaration_is_refused_in_utf16_too() -> None:
         assert result == "error: entity expansion refused: the document declares XML entities"
 
 
+DEPTH = 20_000
+_ESCAPED = "&lt;div&gt;" * DEPTH + "metin" + "&lt;/div&gt;" * DEPTH
+_CDATA = "<![CDATA[" + "<b>" * DEPTH + "metin" + "</b>" * DEPTH + "]]>"
+
+
+@pytest.mark.parametrize(
+    ("nested", "summary"),
+    [
+        ("<x>" * DEPTH + "y" + "</x>" * DEPTH, ""),  # unknown elements inside the item
+        (f"<description>{_ESCAPED}</description>", "metin"),
+        (f"<description>{_CDATA}</description>", "metin"),
+    ],
+    ids=["xml-elements", "escaped-html", "cdata-html"],
+)
+def test_deep_nesting_costs_neither_the_entry_nor_the_others(nested: str, summary: str) -> None:
+    # 20,000 levels: no recursion limit is hit in either parser or in the clean-up.
+    feed = parsed(
+        _rss(
+            f"<item><title>Batarya fabrikası</title><guid>g1</guid>{nested}</item>"
+            "<item><title>Şarj istasyonu</title><guid>g2</guid></item>"
+        )
+    )
+    assert [e.title for e in feed.entries] == ["Batarya fabrikası", "Şarj istasyonu"]
+    assert feed.entries[0].summary == summary
+
+
 def test_xhtml_doctype_before_rss_is_a_feed_but_html_stays_refused() -> None:
     doctype = (
         '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '

@@ -127,6 +127,55 @@ async def test_metrics_are_served_even_when_the_gauge_refresh_fails(
     assert 'evbot_feed_polls_total{status="ok"} 1.0' in response.text
 
 
+JUNK = {
+    "binary": (b"\x00\xff\xfe garbage\r\n\r\n", 400),
+    "http-9.9": (b"GET /healthz HTTP/9.9\r\n\r\n", 400),
+    "long-path": (b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "long-query": (b"GET /healthz?" + b"q=%ff&" * 2_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "big-header": (b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"b" * 20_000 + b"\r\n\r\n", 400),
+    "many-headers": (b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"A: b\r\n" * 200 + b"\r\n", 400),
+    "negative-length": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+    "bad-chunk": (
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+        400,
+    ),
+    "post": (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", 405),
+    "traversal": (b"GET /metrics/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+    "nul-in-path": (b"GET /%00%ff HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+}
+
+
+async def test_junk_requests_get_a_4xx_and_the_endpoint_keeps_answering(
+    http: httpx.AsyncClient,
+) -> None:
+    metrics = Metrics()
+    metrics.feed_polled("ok")
+
+    async def health() -> Health:
+        return Health(True)
+
+    server = HttpServer(health=health, metrics=metrics, port=0, host="127.0.0.1")
+    await server.start()
+    try:
+        answers = {}
+        for name, (junk, _) in JUNK.items():
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            try:
+                writer.write(junk)
+                await writer.drain()
+                status_line = await asyncio.wait_for(reader.readline(), 10)
+            finally:
+                writer.close()
+            answers[name] = int(status_line.split()[1])
+        healthz = await http.get(f"http://127.0.0.1:{server.port}/healthz")
+        scraped = await http.get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        await server.stop()
+    assert answers == {name: status for name, (_, status) in JUNK.items()}
+    assert healthz.status_code == 200 and healthz.json()["status"] == "ok"
+    assert 'evbot_feed_polls_total{status="ok"} 1.0' in scraped.text
+
+
 # ---- inside the service ------------------------------------------------------------
 
 

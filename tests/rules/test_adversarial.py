@@ -99,6 +99,25 @@ def test_classifying_suffix_runs_is_linear(suffix_steps: Callable[[], int]) -> N
     assert large <= 6 * 1100 * 4  # about one step per letter of each distinct word
 
 
+def test_matching_personal_keywords_on_suffix_runs_is_linear(
+    suffix_steps: Callable[[], int],
+) -> None:
+    # A chat's /keywords are matched against every new title and summary, by
+    # the same suffix automaton; a hostile headline must cost them linear work too.
+    def steps(n: int) -> int:
+        keywords = KeywordMatcher.compile(["batarya", "pil", "şarj istasyonu", "-pilot"])
+        before = suffix_steps()
+        for word in _adversarial_words(n):
+            chain = "x" not in word and "q" not in word  # else one letter spoils the suffix
+            expected = "batarya" if chain else None
+            assert keywords.match(word, f"{word} bir {word}-{word}") == expected, word[:40]
+        return suffix_steps() - before
+
+    small, large = steps(512), steps(1024)
+    assert 0 < large <= 2.2 * small
+    assert large <= 6 * 1100 * 4  # about one step per letter of each distinct word
+
+
 def test_suffix_run_still_matches_only_when_it_is_a_chain() -> None:
     keywords = KeywordMatcher.compile(["batarya"])
     assert keywords.match("batarya" + "in" * 16) == "batarya"  # a (silly) chain of "ın"
