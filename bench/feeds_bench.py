@@ -245,8 +245,9 @@ async def run(feeds: int, entries: int, changed_share: float, concurrency: int) 
         port = await asyncio.to_thread(parent.recv)
         urls = [f"http://127.0.0.1:{port}/f/{n}.xml" for n in range(feeds)]
 
-        # One shared client for the service's lifetime, as in production.
-        async with build_client(max_connections=concurrency) as client:
+        # One shared client for the service's lifetime, as in production (every
+        # feed of this bench is on one host: its pool may hold `concurrency`).
+        async with build_client(per_host=concurrency) as client:
             warm, outcomes = await _optimised_cycle(client, urls, {}, concurrency)
             validators = {o.request.url: o.fetch.validators for o in outcomes}
             changed = int(feeds * changed_share)

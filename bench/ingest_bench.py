@@ -96,7 +96,10 @@ def _serve(conn: Connection, feeds: int, hanging: int, seconds: float, rate: flo
             at = time.time()
             items[n].append(
                 FeedItem(
-                    f"Elektrikli araç şarj istasyonu yönetmeliği değişti {published} {n}",
+                    # "site{n}", not "{n}": story 98 on feed 86 and story 86 on feed 98
+                    # would otherwise have the same title words, and dedupe (rightly)
+                    # makes them one story.
+                    f"Elektrikli araç şarj istasyonu yönetmeliği değişti {published} site{n}",
                     guid=f"s-{published}",
                     link=f"https://b.test/{n}/{published}?t={at:.6f}",
                     summary="EPDK elektrikli araç şarj hizmeti yönetmeliği.",

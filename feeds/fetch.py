@@ -46,6 +46,7 @@ import httpx
 
 from feeds.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, ContentDecodingError
 from feeds.netguard import RedirectRefused, check_redirect, host_classes
+from feeds.transport import PerHostTransport
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -143,10 +144,16 @@ def build_client(
     connect_timeout: float = 10.0,
     read_timeout: float = 20.0,
     max_redirects: int = 5,
-    max_connections: int = 100,
+    max_hosts: int = 256,
+    per_host: int = 4,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """The one shared client for all feeds (close it on shutdown)."""
+    """The one shared client for all feeds (close it on shutdown).
+
+    `max_hosts` bounds the hosts whose connections are kept open, `per_host`
+    the connections to one host (above the poller's own per-host limit); how
+    many fetches run at once is the caller's `feeds.poller.Limiter`.
+    """
     return httpx.AsyncClient(
         headers={
             "User-Agent": user_agent,
@@ -160,10 +167,9 @@ def build_client(
         ),
         follow_redirects=True,
         max_redirects=max_redirects,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        transport=transport,
+        # Each host its own small pool (feeds.transport: a shared pool's scan of
+        # every kept-alive connection per request cost more than the polling).
+        transport=transport or PerHostTransport(per_host=per_host, max_hosts=max_hosts),
     )
 
 

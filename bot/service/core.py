@@ -94,7 +94,7 @@ class Service:
         self.metrics = Metrics()
         self.throttle = CommandThrottle()
         self.http: HttpServer | None = None
-        self._client = build_client()
+        self._client = build_client(per_host=max(4, settings.fetch_per_host))
         # Set when the service stopped itself because it cannot go on (e.g. a rejected token).
         self.fatal: StartupError | None = None
         # Readiness (/readyz) and liveness (/healthz) bookkeeping, on the monotonic clock.
