@@ -33,6 +33,8 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 from bot.ops.masking import MASK, mask_url
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -119,6 +121,28 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp's ERROR with a traceback for a malformed request becomes one INFO line.
+
+    Anyone who can reach the HTTP port can send junk; at ERROR each piece would
+    add a traceback to the log and set off alerting on errors, while the
+    server has only refused it with a 4xx as it should.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite records about refused malformed requests; let everything through."""
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+            reason = f"{error.code} {error.message}"[:200]
+            record.msg, record.args = "refused a malformed HTTP request: %s", (reason,)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_MALFORMED_REQUESTS = MalformedRequestFilter()
+
+
 def _one_line(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
 
@@ -186,6 +210,9 @@ def setup_logging(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # A poll pass that outlasts its tick is expected, not worth a warning each time.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    server_log = logging.getLogger("aiohttp.server")
+    if _MALFORMED_REQUESTS not in server_log.filters:
+        server_log.addFilter(_MALFORMED_REQUESTS)
     logging.captureWarnings(True)
     _install_excepthooks()
     return handler

@@ -27,9 +27,12 @@ import yaml
 from telegram import Bot
 from telegram.error import InvalidToken
 
+from bot.ops.http_server import Health, HttpServer
 from bot.ops.logs import MASK, JsonFormatter, RedactFilter, setup_logging
+from bot.ops.metrics import Metrics
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_server import FakeTelegram
+from tests.ops.test_health import JUNK
 
 TOKEN = "7000000001:AAHsecretPart0123456789abcdef-XYZ"
 SECRET_HALF = TOKEN.split(":", 1)[1]
@@ -266,3 +269,34 @@ def test_database_passwords_are_masked_in_log_lines(restore_logging: None) -> No
     assert "Pg-Secret-42" not in text
     assert "hunter2" not in text
     assert "postgresql://evbot:***@db.internal:5432/evbot" in text
+
+
+async def test_junk_sent_to_the_http_port_is_one_info_line_each_not_an_error(
+    restore_logging: None,
+) -> None:
+    out = io.StringIO()
+    setup_logging("INFO", "text", [TOKEN], stream=out)
+
+    async def health() -> Health:
+        return Health(True)
+
+    server = HttpServer(health=health, metrics=Metrics(), port=0, host="127.0.0.1")
+    await server.start()
+    try:
+        for junk, _ in JUNK.values():
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            try:
+                writer.write(junk)
+                await writer.drain()
+                await asyncio.wait_for(reader.readline(), 10)
+            finally:
+                writer.close()
+    finally:
+        await server.stop()
+    lines = out.getvalue().splitlines()
+    refused = [line for line in lines if "refused a malformed HTTP request" in line]
+    # Seven of the junk requests are malformed HTTP that aiohttp reports (bare binary
+    # junk it answers 400 silently; the rest are well-formed 404/405s).
+    assert len(refused) == 7
+    assert all(" INFO aiohttp.server: " in line for line in refused)
+    assert not [line for line in lines if " ERROR " in line or "Traceback" in line]
