@@ -145,6 +145,55 @@ class Pacer:
         return False
 
 
+# The wire window's span is this much longer than the limit's own window: what
+# leaves here within 1.03 s reaches Telegram spread over at least ~1 s.
+WIRE_MARGIN = 1.03
+
+
+@dataclass
+class WireWindow:
+    """The global limit counted where it is counted: when a send actually leaves.
+
+    The pacer grants slots evenly, but a granted send leaves only when its task
+    next runs; a busy event loop (a crowd's handlers) can hold several granted
+    sends and let them go together. Telegram counts over a sliding window, so
+    such a bunch is refused even though the grants were spaced. Here at most
+    `capacity` sends may leave within any `period`; one that would be the
+    next waits until the oldest of them has left the window. Spaced sends never
+    wait here.
+    """
+
+    capacity: int
+    period: float
+    _left: deque[float] = field(default_factory=deque)
+
+    @classmethod
+    def for_rate(cls, rate_per_second: float, margin: float = WIRE_MARGIN) -> WireWindow:
+        """The window of a global limit of `rate_per_second` (below 1/s: one per 1/rate s)."""
+        capacity = max(1, math.floor(rate_per_second))
+        return cls(capacity=capacity, period=capacity / rate_per_second * margin)
+
+    def delay(self, now: float) -> float:
+        """Seconds a send must wait before it may leave at `now` (0: it may leave now)."""
+        while self._left and self._left[0] <= now - self.period:
+            self._left.popleft()
+        if len(self._left) < self.capacity:
+            return 0.0
+        return self._left[-self.capacity] + self.period - now
+
+    def leave(self, now: float) -> None:
+        """A send left at `now`."""
+        self._left.append(now)
+
+    async def enter(self, clock: Callable[[], float]) -> None:
+        """Wait until a send may leave, and count it as leaving."""
+        # Waiting for time to pass, not for an event: others may take the room
+        # first, so the delay is computed again after each sleep.
+        while (wait := self.delay(clock())) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        self.leave(clock())
+
+
 class Rank(IntEnum):
     """Who goes first when sends wait for a slot (lower first)."""
 
@@ -183,6 +232,9 @@ class SendGate:
 
     def __init__(self, pacer: Pacer) -> None:
         self.pacer = pacer
+        # Where the global limit is checked once more, as each message leaves
+        # (bot.telegram_app.fencing's request).
+        self.wire = WireWindow.for_rate(pacer.rate_per_second)
         self._waiting: list[_Waiter] = []  # in grant order: by rank, then by arrival
         self._sending: dict[int, str] = {}  # chat id -> chat type, while a send is in flight
         self._changed = asyncio.Event()

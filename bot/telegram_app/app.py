@@ -155,11 +155,11 @@ def build_application(
     of every successful one.
     """
     gate = gate or SendGate(Pacer(clock=time.monotonic))
-    builder = ApplicationBuilder()
+    builder = ApplicationBuilder().request(
+        FencedRequest(may_act or (lambda: True), on_ok, wire=gate.wire)
+    )
     if may_act is not None:
-        builder = builder.request(FencedRequest(may_act, on_ok)).get_updates_request(
-            FencedRequest(may_act, on_ok, connection_pool_size=1)
-        )
+        builder = builder.get_updates_request(FencedRequest(may_act, on_ok, connection_pool_size=1))
     application = (
         builder.token(token)
         .base_url(f"{api_url}/bot")

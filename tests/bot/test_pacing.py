@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import pytest
 
-from bot.delivery.pacing import GROUP_INTERVAL, PRIVATE_INTERVAL, Pacer
+from bot.delivery.pacing import GROUP_INTERVAL, PRIVATE_INTERVAL, WIRE_MARGIN, Pacer, WireWindow
 
 
 class Mono:
@@ -72,3 +72,34 @@ def test_old_floods_do_not_add_up_to_a_global_one() -> None:
     pacer.flood(2, 1)
     mono.t += 10
     assert pacer.flood(3, 1) is False
+
+
+def test_the_wire_window_lets_evenly_spaced_sends_through_without_waiting() -> None:
+    wire = WireWindow.for_rate(30)
+    spacing = 1 / (30 * 0.965)  # the pacer's global spacing
+    for n in range(200):
+        now = 100.0 + n * spacing
+        assert wire.delay(now) == 0.0
+        wire.leave(now)
+
+
+def test_a_bunch_of_late_sends_leaves_no_more_than_the_limit_in_any_window() -> None:
+    wire = WireWindow.for_rate(30)
+    left: list[float] = []
+    now = 100.0
+    # 60 granted sends that all reach the wire at once after a stalled event loop.
+    for _ in range(60):
+        now += wire.delay(now)
+        wire.leave(now)
+        left.append(now)
+    assert left[:30] == [100.0] * 30
+    for first, thirty_first in zip(left, left[30:], strict=False):
+        assert thirty_first - first >= 1.0
+    assert left[-1] == pytest.approx(100.0 + wire.period)
+
+
+def test_a_wire_window_below_one_per_second_allows_one_per_interval() -> None:
+    wire = WireWindow.for_rate(0.5)
+    wire.leave(10.0)
+    assert wire.delay(10.0) == pytest.approx(2 * WIRE_MARGIN)
+    assert wire.delay(10.0 + 2 * WIRE_MARGIN) == 0.0

@@ -2525,6 +2525,7 @@ async def _serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await fake.start()
+    lag_watch = asyncio.create_task(_watch_loop_lag(fake))
     # One JSON line on stdout tells the parent process where we listen.
     print(
         json.dumps({"api_root": fake.api_root, "port": fake.port, "token": fake.token}), flush=True
@@ -2532,7 +2533,20 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
+        lag_watch.cancel()
         await fake.stop()
+
+
+async def _watch_loop_lag(fake: FakeTelegram, tick: float = 0.01) -> None:
+    """Count the fake's own stalls: a stalled fake stamps calls that arrived apart
+    as if they came together, and its sliding windows then see a burst."""
+    while True:
+        start = time.monotonic()
+        await asyncio.sleep(tick)
+        lag_ms = int((time.monotonic() - start - tick) * 1000)
+        if lag_ms >= 50:
+            fake.counters["loop_stalls_over_50ms"] += 1
+        fake.counters["max_loop_stall_ms"] = max(fake.counters["max_loop_stall_ms"], lag_ms)
 
 
 def main(argv: list[str] | None = None) -> int:
