@@ -133,8 +133,12 @@ class RuleSet:
                     place = at[term]
                     if not (title_only and place[0]):
                         found.append((place, order, term))
-            if len(found) > 1:
-                found.sort()
+            if len(found) == 1:  # the most common case: nothing to sort or skip
+                (where, _, (_, _, words)), _, term = found[0]
+                key = (term, where, words)
+                out[self._ids[number]] = (memo.get(key) or self._hit(key),)
+                continue
+            found.sort()
             kept: list[Hit] = []
             reach = [1, 1]  # -end of the longest hit quoted so far, per text
             for (where, ci, (_, neg_end, words)), _, term in found:
