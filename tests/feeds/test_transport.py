@@ -119,5 +119,7 @@ async def test_the_feed_client_fetches_from_many_hosts_through_small_pools() -> 
             await stack.enter_async_context(server)
             server.add_feed("/a.xml", entries=[FeedItem("Togg", link="http://n.test/1")])
         client = await stack.enter_async_context(build_client(max_hosts=2))
-        results = await asyncio.gather(*(fetch(client, s.url("/a.xml"), Validators()) for s in servers))
+        results = await asyncio.gather(
+            *(fetch(client, s.url("/a.xml"), Validators()) for s in servers)
+        )
     assert [r.status for r in results] == [FetchStatus.OK] * 4
