@@ -38,7 +38,7 @@ from rules.scan import (
     Span,
     Step,
     Word,
-    offset,
+    offsets,
     spans,
 )
 from rules.terms import TermSpec
@@ -119,10 +119,7 @@ class CompiledMatcher:
         """
         found = self.scan(text.split(" ") if chunks is None else chunks, text)
         chunks = found[1]
-        return {
-            term: (term, offset(chunks, start), offset(chunks, end))
-            for term, (start, end) in spans(found).items()
-        }
+        return {term: (term, *offsets(chunks, place)) for term, place in spans(found).items()}
 
     def scan(self, chunks: list[str], text: str) -> Scan:
         """One pass over a cleaned text given as ``text.split()``: what occurs, and where.

@@ -15,7 +15,7 @@ from typing import Literal
 from rules.decision import Rule, Target, _compile_decision, compile_pickers
 from rules.matcher import CompiledMatcher
 from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, TagInfo
-from rules.scan import NO_SCAN, Scan, quote, spans
+from rules.scan import NO_SCAN, Place, Scan, spans
 from rules.terms import TermSpec
 from rules.text import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, clean_chunks, clip
 
@@ -117,41 +117,39 @@ class RuleSet:
         A term is quoted where it first occurs, in the title if it is there;
         a word already quoted inside a longer hit is not repeated.
         """
-        at_title = spans(title)
-        at_summary = spans(summary)
-        texts = (title[1], summary[1])
+        # Where each term first occurs: in the title if it is there, else in the summary.
+        at = spans(summary, 1)
+        at.update(spans(title, 0))
         title_terms = title[0]
         memo = self._hits
         out: dict[str, tuple[Hit, ...]] = {}
         for number in fired:
-            # (0 title / 1 summary, start, -end, rule, term); sorting these tuples orders
-            # hits by place, start and longest first, ties as the rules list them.
-            found: list[tuple[int, int, int, int, int]] = []
+            # (place, rule, term); sorting these orders hits by text, where they start,
+            # longest first, ties as the rules list them.
+            found: list[tuple[Place, int, int]] = []
             picks = self._only[number] or self._pick[number](title_terms, all_terms)
             for order, terms, title_only in picks:
-                for term in terms.intersection(at_title):
-                    start, end = at_title[term]
-                    found.append((0, start, -end, order, term))
-                if not title_only:
-                    for term in terms.intersection(at_summary):
-                        if term not in at_title:
-                            start, end = at_summary[term]
-                            found.append((1, start, -end, order, term))
-            if len(found) > 1:
-                found.sort()
+                for term in terms.intersection(at):
+                    place = at[term]
+                    if not (title_only and place[0]):
+                        found.append((place, order, term))
+            if len(found) == 1:  # the most common case: nothing to sort or skip
+                (where, _, (_, _, words)), _, term = found[0]
+                key = (term, where, words)
+                out[self._ids[number]] = (memo.get(key) or self._hit(key),)
+                continue
+            found.sort()
             kept: list[Hit] = []
-            reach = [-1, -1]
-            for place, start, neg_end, _, term in found:
+            reach = [1, 1]  # -end of the longest hit quoted so far, per text
+            for (where, ci, (_, neg_end, words)), _, term in found:
                 # Skip words already quoted inside a longer hit ("üretim" in "batarya üretimi");
                 # a term several rules name is quoted once.
-                if -neg_end <= reach[place]:
+                neg_end -= ci << 32  # -end from the start of the text
+                if neg_end >= reach[where]:
                     continue
-                reach[place] = -neg_end
-                key = (term, place, quote(texts[place], start, -neg_end))
-                hit = memo.get(key)
-                if hit is None:
-                    hit = self._hit(key)
-                kept.append(hit)
+                reach[where] = neg_end
+                key = (term, where, words)
+                kept.append(memo.get(key) or self._hit(key))
             out[self._ids[number]] = tuple(kept)
         return out
 

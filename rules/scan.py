@@ -16,18 +16,16 @@ each term without reading the text again: that is all an explanation needs.
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 __all__ = [
     "NO_SCAN",
     "ChunkInfo",
     "Completion",
     "Opener",
+    "Place",
     "Scan",
     "Span",
     "Step",
-    "offset",
-    "quote",
+    "offsets",
     "spans",
 ]
 
@@ -40,6 +38,8 @@ Opens = dict[int, list[tuple[int, int, bool]]]
 # (start, end, pattern ids) of one word inside a chunk.
 Word = tuple[int, int, frozenset[int]]
 Span = tuple[int, int]  # (start, end) of a term's words: offsets in a chunk, or places
+# Where a term first occurs (see spans()): (which text, chunk index, (start, -end, the words)).
+Place = tuple[int, int, tuple[int, int, str]]
 
 
 class Opener:
@@ -63,7 +63,18 @@ Step = tuple[int, int, "Opener | None", tuple[Completion, ...]]
 class ChunkInfo(Opener):
     """What one chunk, as written, contributes to a scan."""
 
-    __slots__ = ("acro", "chunk", "cont", "key", "lead", "plain", "singles", "spans", "words")
+    __slots__ = (
+        "acro",
+        "chunk",
+        "cont",
+        "key",
+        "lead",
+        "plain",
+        "quoted",
+        "singles",
+        "spans",
+        "words",
+    )
 
     def __init__(
         self,
@@ -89,6 +100,8 @@ class ChunkInfo(Opener):
         self.spans = spans
         # (phrase, step) -> walk result when a phrase continues into this chunk.
         self.cont: dict[tuple[int, int], tuple[int, bool] | None] = {}
+        # The spans with their words, once an explanation has read them (see spans()).
+        self.quoted: tuple[tuple[int, tuple[int, int, str]], ...] | None = None
 
 
 _FEW_HOT = 16  # more distinct chunks with terms: find where each first occurs in one pass
@@ -111,38 +124,38 @@ Scan = tuple[
 NO_SCAN: Scan = (0, [], [], set(), [], 0)  # what a text without terms gives
 
 
-def spans(scan: Scan) -> dict[int, Span]:
-    """Term -> (start, end) of its first occurrence, as places (see :func:`quote`).
+def spans(scan: Scan, where: int = 0) -> dict[int, Place]:
+    """Term -> (where, chunk index, (start, -end, words)) of its first occurrence.
 
     For every term the scan found. "First" is by the chunk where the
     occurrence starts; inside a chunk a single-word term comes before a
-    phrase, then phrases by where they start. A place is ``chunk index << 32
-    | offset in the chunk``: places sort in text order, and no offsets into
-    the joined text need to be added up.
+    phrase, then phrases by where they start. Start and end are offsets in
+    that chunk, and the end of a phrase that runs into the ``k``-th next
+    chunk is ``k << 32 | offset`` there: places sort in text order (the end
+    is negated so that, sorted, a longer hit comes first), and most are the
+    chunk's own memoised ``(start, -end, words)``, so a pass over a text
+    builds one small tuple per term. ``where`` is put first as it is given
+    (explanations pass 0 for the title, 1 for the summary).
     """
     terms, chunks, infos, hot_infos, crossings, dropped = scan
     if not terms:
         return {}
-    # Where each analysis first occurs: where its chunk does (strings compare faster).
+    # Where each analysis first occurs, latest first: the earliest chunk's spans win.
     if len(hot_infos) > _FEW_HOT:
         # One pass in C: earlier positions overwrite later ones.
-        where = dict(zip(reversed(chunks), range(len(chunks) - 1, -1, -1), strict=True))
-        order = sorted(map(where.__getitem__, map(_CHUNK, hot_infos)))
+        first_at = dict(zip(reversed(infos), range(len(infos) - 1, -1, -1), strict=True))
+        order = sorted(map(first_at.__getitem__, hot_infos), reverse=True)
     else:
-        order = sorted(map(chunks.index, map(_CHUNK, hot_infos)))
-    found: dict[int, Span] = {}
-    for ci in reversed(order):  # the earliest chunk last: its spans win
+        order = sorted(map(infos.index, hot_infos), reverse=True)
+    found: dict[int, Place] = {}
+    for ci in order:
         info = infos[ci]
         assert info is not None
-        base = ci << 32
-        if info.spans is None:
-            start, end, _ = info.words[0]
-            span = (base | start, base | end)
-            for term in info.singles:
-                found[term] = span
-        else:
-            for term, (start, end) in info.spans.items():
-                found[term] = (base | start, base | end)
+        quoted = info.quoted
+        if quoted is None:
+            quoted = info.quoted = _quoted(info)
+        for term, span in quoted:
+            found[term] = (where, ci, span)
     for ci, completions in crossings:
         last = infos[ci]
         assert last is not None
@@ -157,31 +170,42 @@ def spans(scan: Scan) -> dict[int, Span]:
                 assert head is not None
             if term in head.singles:
                 continue  # the same term as one word of that chunk comes first
-            start = first << 32 | head.words[len(head.words) - before][0]
+            start = head.words[len(head.words) - before][0]
             known = found.get(term)
-            if known is None or known[0] > start:
-                found[term] = (start, ci << 32 | last.words[wi][1])
+            if known is None or (known[1], known[2][0]) > (first, start):
+                end = last.words[wi][1]
+                words = f"{' '.join(chunks[first:ci])[start:]} {last.chunk[:end]}"
+                found[term] = (where, first, (start, -((ci - first) << 32 | end), words))
     if dropped:
         for term in [term for term in found if dropped >> term & 1]:
             del found[term]
     return found
 
 
-def quote(chunks: list[str], start: int, end: int) -> str:
-    """The text between two places (see :func:`spans`) of ``" ".join(chunks)``."""
-    first = start >> 32
-    last = end >> 32
-    if first == last:
-        return chunks[first][start & _OFFSET : end & _OFFSET]
-    words = " ".join(chunks[first:last])[start & _OFFSET :]
-    return f"{words} {chunks[last][: end & _OFFSET]}"
+def _quoted(info: ChunkInfo) -> tuple[tuple[int, tuple[int, int, str]], ...]:
+    """(term, (start, -end, words)) of each term's first occurrence inside the chunk.
+
+    Made on the first explanation that reads the chunk and kept on its
+    analysis, so the words of a chunk met again are not sliced again and
+    their hash, which looks up the Hit, is computed once.
+    """
+    if info.spans is None:
+        start, end, _ = info.words[0]
+        span = (start, -end, info.chunk[start:end])
+        return tuple((term, span) for term in info.singles)
+    return tuple(
+        (term, (start, -end, info.chunk[start:end])) for term, (start, end) in info.spans.items()
+    )
 
 
-def offset(chunks: list[str], place: int) -> int:
-    """The offset in ``" ".join(chunks)`` of a place (see :func:`spans`)."""
-    chunk = place >> 32
-    return sum(map(len, chunks[:chunk])) + chunk + (place & _OFFSET)
+def offsets(chunks: list[str], place: Place) -> tuple[int, int]:
+    """(start, end) of a place (see :func:`spans`) as offsets in ``" ".join(chunks)``."""
+    _, first, (start, neg_end, _) = place
+    last = first + (-neg_end >> 32)
+    return (
+        sum(map(len, chunks[:first])) + first + start,
+        sum(map(len, chunks[:last])) + last + (-neg_end & _OFFSET),
+    )
 
 
 _OFFSET = (1 << 32) - 1
-_CHUNK = attrgetter("chunk")
