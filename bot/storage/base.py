@@ -7,7 +7,9 @@ same transaction, and outbox rows are read back with their stories.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Self
@@ -71,9 +73,15 @@ class StorageBase:
     @classmethod
     async def open(cls, url: str, *, schema: str | None = None, migrate: bool = True) -> Self:
         """Connect and (by default) bring the schema up to date."""
+        threads_before = set(threading.enumerate())
         engine = create_engine(url, schema=schema)
-        if migrate:
-            await upgrade(engine)
+        try:
+            if migrate:
+                await upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            await _stopped(set(threading.enumerate()) - threads_before)
+            raise
         return cls(engine)
 
     async def close(self) -> None:
@@ -190,3 +198,18 @@ class StorageBase:
             ],
         )
         return len(intents)
+
+
+async def _stopped(threads: set[threading.Thread], within: float = 2.0) -> None:
+    """Wait for the worker threads a failed open started to finish.
+
+    aiosqlite stops a connection that failed to open without waiting for its
+    thread, which then answers on the event loop; if the caller meanwhile exits
+    (`evbot run` refusing to start), that answer finds the loop closed and the
+    thread dies with a traceback beside the one-line error.
+    """
+    for thread in threads:
+        # Only aiosqlite's (named after their target); pool workers started
+        # meanwhile (a PostgreSQL host name looked up) live on and are not waited for.
+        if thread.name.endswith("(_connection_worker_thread)") and thread.is_alive():
+            await asyncio.to_thread(thread.join, within)

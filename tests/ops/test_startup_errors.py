@@ -12,6 +12,7 @@ import asyncio
 import os
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.cli.main import main
+from bot.storage import Storage
 from tests.support import postgres_reachable, postgres_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,3 +168,21 @@ def test_a_bad_database_url_never_shows_its_password(cli: CliRun) -> None:
     assert line.startswith("evbot: EVBOT_DATABASE_URL: must be a SQLAlchemy URL")
     assert PASSWORD not in line
     assert "mysql://evbot:***@db.example/evbot" in line
+
+
+async def test_a_failed_sqlite_open_leaves_no_worker_thread_to_die_after_exit(
+    tmp_path: Path,
+) -> None:
+    # aiosqlite stops the thread of a connection that failed to open without
+    # waiting; if `evbot run` exits meanwhile, that thread dies with a traceback
+    # beside the one-line error (seen once in CI under load).
+    (tmp_path / "a-directory").mkdir()
+    before = set(threading.enumerate())
+    with pytest.raises(Exception, match="unable to open database file"):
+        await Storage.open(f"sqlite:///{tmp_path / 'a-directory'}")
+    left = [
+        t
+        for t in set(threading.enumerate()) - before
+        if t.name.endswith("(_connection_worker_thread)") and t.is_alive()
+    ]
+    assert left == []
