@@ -5,7 +5,8 @@ line-numbered YAML reader the catalog shares with the rules file. No storage,
 no clock reads in logic.
 
 * :mod:`feeds.fetch` — one shared ``httpx.AsyncClient``; conditional GET,
-  limits, failures as :class:`~feeds.fetch.FetchResult` values.
+  limits, failures as :class:`~feeds.fetch.FetchResult` values;
+  :mod:`feeds.transport` gives it one small connection pool per host.
 * :mod:`feeds.decode` — Content-Encoding in bounded steps (no bombs);
   :mod:`feeds.netguard` — no redirects into internal address space.
 * :mod:`feeds.parse` — bytes → :class:`~feeds.parse.ParsedFeed` (feedparser),
