@@ -60,9 +60,11 @@ class FencedRequest(HTTPXRequest):
     ) -> tuple[int, bytes]:
         """Send unless fenced off; report the Bot API method of each 200 answer."""
         method_name = url.rsplit("/", 1)[-1]
-        paid = request_data is not None and request_data.parameters.get("allow_paid_broadcast")
-        if self.wire is not None and budget_of(method_name) == "message" and not paid:
-            await self.wire.enter(time.monotonic)
+        if self.wire is not None and budget_of(method_name) == "message":
+            # Only messages pay the price of building the parameters dict.
+            paid = request_data is not None and request_data.parameters.get("allow_paid_broadcast")
+            if not paid:
+                await self.wire.enter(time.monotonic)
         if not self.may_act():
             raise NotLeader("not the leader any more: request not sent")
         code, payload = await super().do_request(

@@ -149,6 +149,21 @@ JUNK: dict[str, tuple[bytes, int | set[int]]] = {
 }
 
 
+async def send_junk(port: int) -> dict[str, int]:
+    """Send each JUNK request on its own raw connection; the status code each got."""
+    answers = {}
+    for name, (junk, _) in JUNK.items():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(junk)
+            await writer.drain()
+            status_line = await asyncio.wait_for(reader.readline(), 10)
+        finally:
+            writer.close()
+        answers[name] = int(status_line.split()[1])
+    return answers
+
+
 async def test_junk_requests_get_a_4xx_and_the_endpoint_keeps_answering(
     http: httpx.AsyncClient,
 ) -> None:
@@ -161,16 +176,7 @@ async def test_junk_requests_get_a_4xx_and_the_endpoint_keeps_answering(
     server = HttpServer(health=health, metrics=metrics, port=0, host="127.0.0.1")
     await server.start()
     try:
-        answers = {}
-        for name, (junk, _) in JUNK.items():
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            try:
-                writer.write(junk)
-                await writer.drain()
-                status_line = await asyncio.wait_for(reader.readline(), 10)
-            finally:
-                writer.close()
-            answers[name] = int(status_line.split()[1])
+        answers = await send_junk(server.port)
         healthz = await http.get(f"http://127.0.0.1:{server.port}/healthz")
         scraped = await http.get(f"http://127.0.0.1:{server.port}/metrics")
     finally:

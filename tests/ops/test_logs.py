@@ -32,7 +32,7 @@ from bot.ops.logs import MASK, JsonFormatter, RedactFilter, setup_logging
 from bot.ops.metrics import Metrics
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_server import FakeTelegram
-from tests.ops.test_health import JUNK
+from tests.ops.test_health import send_junk
 
 TOKEN = "7000000001:AAHsecretPart0123456789abcdef-XYZ"
 SECRET_HALF = TOKEN.split(":", 1)[1]
@@ -283,14 +283,7 @@ async def test_junk_sent_to_the_http_port_is_one_info_line_each_not_an_error(
     server = HttpServer(health=health, metrics=Metrics(), port=0, host="127.0.0.1")
     await server.start()
     try:
-        for junk, _ in JUNK.values():
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            try:
-                writer.write(junk)
-                await writer.drain()
-                await asyncio.wait_for(reader.readline(), 10)
-            finally:
-                writer.close()
+        await send_junk(server.port)
     finally:
         await server.stop()
     lines = out.getvalue().splitlines()
