@@ -21,9 +21,11 @@ CATS = {
     "competition",
 }
 # Files of one labeller's blind labels: id and labels, no text.
-LABELS_ONLY = re.compile(r"(extra_)?labels_[A-Z]\.jsonl")
+LABELS_ONLY = re.compile(r"(extra_|round\d_)?labels_[A-Z]\.jsonl")
 # The items as the second labeller saw them: text only.
-UNLABELLED = {"extra_items.jsonl"}
+UNLABELLED = {"extra_items.jsonl", "round4_items.jsonl", "round5_items.jsonl"}
+# Each round's id letter and the labellers whose blind labels its items record.
+PAIRS = {"r": [{"A", "B"}], "x": [{"B", "C"}], "y": [{"D", "E"}, {"F", "E"}], "z": [{"G", "E"}, {"H", "E"}]}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -38,7 +40,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[rx]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[rxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
@@ -51,8 +53,7 @@ def check(path):
             errs.append(f"{path}:{n}: {i}: category in both gold and also_ok")
         if "labels" in d:
             lab = d["labels"]
-            pair = {"B", "C"} if i.startswith("x") else {"A", "B"}
-            if set(lab) != pair or any(not set(x) <= CATS for x in lab.values()):
+            if set(lab) not in PAIRS[i[0]] or any(not set(x) <= CATS for x in lab.values()):
                 errs.append(f"{path}:{n}: {i}: bad labels {lab!r}")
         if not LABELS_ONLY.fullmatch(os.path.basename(path)):
             for key in ("language", "title", "summary", "source"):
@@ -81,6 +82,10 @@ def main(paths):
                 allerr.append(f"{name}: ids differ from items.jsonl")
         if "extra.jsonl" in seen and seen["extra.jsonl"] & full:
             allerr.append("extra.jsonl: ids overlap items.jsonl")
+    for n in (4, 5):
+        merged, unlabelled = f"round{n}.jsonl", f"round{n}_items.jsonl"
+        if merged in seen and unlabelled in seen and seen[merged] != seen[unlabelled]:
+            allerr.append(f"{merged}: ids differ from {unlabelled}")
         if "dev.jsonl" in seen and "test.jsonl" in seen:
             if seen["dev.jsonl"] & seen["test.jsonl"]:
                 allerr.append("dev/test overlap")
