@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from textwrap import shorten
 
 from rules.model import CATEGORY_IDS
 from rules.ruleset import RuleSet
@@ -100,10 +101,13 @@ class EvalReport:
             f"{'category':<30} {'prec':>6} {'recall':>6} {'F1':>6} {'tp':>4} {'fp':>4} {'fn':>4}",
         ]
         for s in self.scores:
-            lines.append(
-                f"{s.category:<30} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} "
-                f"{s.tp:4d} {s.fp:4d} {s.fn:4d}"
+            # A category nobody labelled and nothing predicted has no figures, not 1.000s.
+            figures = (
+                f"{s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}"
+                if s.tp + s.fp + s.fn
+                else f"{'-':>6} {'-':>6} {'-':>6}"
             )
+            lines.append(f"{s.category:<30} {figures} {s.tp:4d} {s.fp:4d} {s.fn:4d}")
         lines.append("")
         lines.append(f"items: {self.items}")
         lines.append(f"micro F1: {self.micro_f1:.3f}")
@@ -146,9 +150,8 @@ def evaluate(ruleset: RuleSet, items: Iterable[Mapping[str, object]]) -> EvalRep
         gold = _labels(item.get("gold"))
         also_ok = _labels(item.get("also_ok"))
         title = str(item.get("title") or "")
-        result = ruleset.classify(
-            title, str(item.get("summary") or ""), str(item.get("language") or "") or None
-        )
+        summary = str(item.get("summary") or "")
+        result = ruleset.classify(title, summary, str(item.get("language") or "") or None)
         predicted = set(result.categories)
         for cat in predicted & gold:
             counts.setdefault(cat, [0, 0, 0])[0] += 1
@@ -166,7 +169,8 @@ def evaluate(ruleset: RuleSet, items: Iterable[Mapping[str, object]]) -> EvalRep
             misses.append(
                 Miss(
                     str(item.get("id", f"#{number}")),
-                    title,
+                    # Many stored pages have no headline: name the item by its first words.
+                    title or f"(no title) {shorten(summary, 100, placeholder=' …')}",
                     tuple(sorted(missing, key=lambda c: order.get(c, 99))),
                     tuple(sorted(extra, key=lambda c: order.get(c, 99))),
                     result.explain("en"),

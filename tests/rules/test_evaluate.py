@@ -42,3 +42,22 @@ def test_misclassified_items_are_listed_with_explanations(report) -> None:  # ty
     assert "missing: ev-market" in text
     assert "EV Manufacturing: 'Togg'" in text
     assert "- 1:" not in text
+
+
+def test_an_item_without_headline_is_named_by_its_first_words() -> None:
+    summary = "Togg T10F üretimi Gemlik'te başladı. " + "Ayrıntılar geliyor. " * 20
+    report = evaluate(load_rules(), [{"id": "n1", "title": "", "summary": summary, "gold": []}])
+    text = report.format()
+    assert "- n1: (no title) Togg T10F üretimi Gemlik'te başladı." in text
+    # the name is cut short, not the whole summary
+    assert summary.strip() not in text
+
+
+def test_a_category_nobody_labelled_or_predicted_shows_no_figures(report) -> None:  # type: ignore[no-untyped-def]
+    competition = next(
+        line for line in report.format().splitlines() if line.startswith("competition")
+    )
+    assert competition.split()[1:] == ["-", "-", "-", "0", "0", "0"]
+    market = next(line for line in report.format().splitlines() if line.startswith("ev-market "))
+    # labelled but never found: figures, and a recall of zero
+    assert market.split()[2:4] == ["0.000", "0.000"]
