@@ -179,7 +179,9 @@ def _grams(text: str) -> set[str]:
             found.add(word)
         if n + 1 < len(words):
             nxt = words[n + 1]
-            if (_usable(word) or _usable(nxt)) and not (word.isdigit() or nxt.isdigit()):
+            # "bu kapsamda", "baskisi ve": a function word at either end makes a phrase
+            # that only repeats one text's wording.
+            if _usable(word) and _usable(nxt):
                 found.add(f"{word} {nxt}")
     return found
 
@@ -262,10 +264,11 @@ def suggest_terms(
         for term in candidates:
             hit = [term in i.words for i in items]
             tp2, fp2, fn2, fixes, _ = _score(category, items, hit)
-            rough.append((_prf(tp2, fp2, fn2)[2], fixes, term))
-        rough.sort(key=lambda r: (-r[0], -r[1], r[2]))
+            shared = sum(h and category in i.gold for h, i in zip(hit, items, strict=True))
+            rough.append((_prf(tp2, fp2, fn2)[2], fixes, shared, term))
+        rough.sort(key=lambda r: (-r[0], -r[1], -r[2], r[3]))
         scored: list[tuple[Suggestion, int]] = []
-        for _, _, term in rough[: max(top * 3, top)]:
+        for _, _, _, term in rough[: max(top * 3, top)]:
             try:
                 matcher = KeywordMatcher.compile([term])
             except ValueError:

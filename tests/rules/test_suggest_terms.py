@@ -79,6 +79,21 @@ def test_best_term_fixes_both_misses_with_full_precision(rules_file: Path) -> No
     assert shared["competition"].index(by_term["ogrenciler"]) > 0
 
 
+def test_phrases_with_a_function_word_at_either_end_are_not_offered(rules_file: Path) -> None:
+    items = [
+        {
+            "id": "7",
+            "title": "",
+            "summary": "Bu kapsamda güneş arabası ve öğrenciler yarıştı",
+            "gold": ["competition"],
+        }
+    ]
+    found = suggest_terms(load_rules(rules_file), items, top=100, categories=["competition"])
+    terms = {s.term for s in found["competition"]}
+    assert "gunes arabasi" in terms
+    assert not terms & {"bu kapsamda", "arabasi ve", "ve ogrenciler"}
+
+
 def test_no_suggestions_when_nothing_is_missed(rules_file: Path) -> None:
     found = suggest_terms(load_rules(rules_file), ITEMS[:1], categories=["competition"])
     assert found == {"competition": []}
