@@ -46,6 +46,8 @@ class RecordedRequest:
     path: str
     query: str
     headers: Mapping[str, str]
+    # The client's (address, port): which connection the request came on.
+    peer: tuple[str, int] | None = None
 
 
 @dataclass
@@ -232,6 +234,10 @@ class FeedServer:
         """The recorded requests for ``path``, oldest first."""
         return [r for r in self.requests if r.path == path]
 
+    def connections(self) -> int:
+        """How many client connections the recorded requests came on."""
+        return len({r.peer for r in self.requests})
+
     def set_recording(self, enabled: bool) -> None:
         """Turn request recording off for benchmarks (it grows without bound)."""
         self._record = enabled
@@ -246,6 +252,7 @@ class FeedServer:
                     path,
                     request.query_string,
                     {k.lower(): v for k, v in request.headers.items()},
+                    request.transport.get_extra_info("peername") if request.transport else None,
                 )
             )
             async with self._served:
