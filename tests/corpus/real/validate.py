@@ -23,9 +23,9 @@ CATS = {
 # Files of one labeller's blind labels: id and labels, no text.
 LABELS_ONLY = re.compile(r"(extra_|round\d_)?labels_[A-Z]\.jsonl")
 # The items as the second labeller saw them: text only.
-UNLABELLED = {"extra_items.jsonl", "round4_items.jsonl", "round5_items.jsonl"}
+UNLABELLED = {"extra_items.jsonl", "round4_items.jsonl", "round5_items.jsonl", "round6_items.jsonl"}
 # Each round's id letter and the labellers whose blind labels its items record.
-PAIRS = {"r": [{"A", "B"}], "x": [{"B", "C"}], "y": [{"D", "E"}, {"F", "E"}], "z": [{"G", "E"}, {"H", "E"}]}
+PAIRS = {"r": [{"A", "B"}], "x": [{"B", "C"}], "y": [{"D", "E"}, {"F", "E"}], "z": [{"G", "E"}, {"H", "E"}], "w": [{"J", "E"}, {"K", "E"}]}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -40,7 +40,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[rxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[rwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
@@ -82,7 +82,7 @@ def main(paths):
                 allerr.append(f"{name}: ids differ from items.jsonl")
         if "extra.jsonl" in seen and seen["extra.jsonl"] & full:
             allerr.append("extra.jsonl: ids overlap items.jsonl")
-    for n in (4, 5):
+    for n in (4, 5, 6):
         merged, unlabelled = f"round{n}.jsonl", f"round{n}_items.jsonl"
         if merged in seen and unlabelled in seen and seen[merged] != seen[unlabelled]:
             allerr.append(f"{merged}: ids differ from {unlabelled}")
