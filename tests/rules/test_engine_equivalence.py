@@ -3,7 +3,7 @@
 ``engine_equivalence.json.gz`` holds inputs and the full output of the engine
 on the bundled rules: first written by the engine as it was before the speed
 work (commit 8e2ca55's matcher), rewritten only when the rules changed (the
-last time by the round-4 and round-5 tuning, after the engine had reproduced the old
+last time by the round-6 tuning, after the engine had reproduced the old
 snapshot): every item of
 tests/corpus/*.jsonl, the 10,000 items of ``bench.rules_bench`` and a few
 thousand texts generated with hypothesis (fixed seed) that mix rule terms

@@ -1,6 +1,6 @@
 """The real-news corpus stays well-formed, and rule edits keep what the tuning data taught.
 
-Only the development files are scored here (dev, extra, rounds 4 and 5). The frozen
+Only the development files are scored here (dev, extra, rounds 4 to 6). The frozen
 test split is never read by a test: a failing floor would be an invitation to
 tune on it.
 """
@@ -36,7 +36,13 @@ def test_every_corpus_file_is_well_formed(capsys: pytest.CaptureFixture[str]) ->
 # Figures the bundled rules reached on each development file when they were last
 # tuned (rules/README.md), less a small margin: an edit that loses more has undone
 # a lesson of the data.
-FLOORS = {"dev.jsonl": 0.95, "extra.jsonl": 0.93, "round4.jsonl": 0.95, "round5.jsonl": 0.88}
+FLOORS = {
+    "dev.jsonl": 0.95,
+    "extra.jsonl": 0.93,
+    "round4.jsonl": 0.95,
+    "round5.jsonl": 0.88,
+    "round6.jsonl": 0.83,
+}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
