@@ -25,7 +25,13 @@ LABELS_ONLY = re.compile(r"(extra_|round\d_)?labels_[A-Z]\.jsonl")
 # The items as the second labeller saw them: text only.
 UNLABELLED = {"extra_items.jsonl", "round4_items.jsonl", "round5_items.jsonl", "round6_items.jsonl"}
 # Each round's id letter and the labellers whose blind labels its items record.
-PAIRS = {"r": [{"A", "B"}], "x": [{"B", "C"}], "y": [{"D", "E"}, {"F", "E"}], "z": [{"G", "E"}, {"H", "E"}], "w": [{"J", "E"}, {"K", "E"}]}
+PAIRS = {
+    "r": [{"A", "B"}],
+    "x": [{"B", "C"}],
+    "y": [{"D", "E"}, {"F", "E"}],
+    "z": [{"G", "E"}, {"H", "E"}],
+    "w": [{"J", "E"}, {"K", "E"}],
+}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
