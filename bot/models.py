@@ -208,6 +208,8 @@ class ChatRow:
     link_preview: bool = False
     # A forum chat whose alerts go to one topic per category (bot.telegram_app.topics).
     topics: bool = False
+    # When the chat first sent /start or chose categories; None while it never has.
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)

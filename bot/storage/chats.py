@@ -121,22 +121,32 @@ class ChatsStore(StorageBase):
             )
             return {r[0] for r in rows}
 
-    async def set_subscriptions(self, chat_id: int, categories: Iterable[str]) -> set[str]:
-        """Replace a chat's categories; returns the new set."""
+    async def set_subscriptions(
+        self, chat_id: int, categories: Iterable[str], *, chosen_at: datetime | None = None
+    ) -> set[str]:
+        """Replace a chat's categories; returns the new set.
+
+        `chosen_at`: the chat chose them itself (a command or a button) at that
+        time, so from then on it counts as started (see `start_chat`). Without
+        it the categories are a default given to the chat (a group the bot was
+        added to), which its first /start may still replace.
+        """
         wanted = set(categories)
         async with self.engine.begin() as conn:
-            await conn.execute(delete(t.subscriptions).where(t.subscriptions.c.chat_id == chat_id))
-            if wanted:
-                await conn.execute(
-                    insert(t.subscriptions),
-                    [{"chat_id": chat_id, "category": c} for c in sorted(wanted)],
-                )
+            await self._replace_subscriptions(conn, chat_id, wanted)
+            if chosen_at is not None:
+                await self._mark_started(conn, chat_id, chosen_at)
         return wanted
 
     async def change_subscriptions(
-        self, chat_id: int, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+        self,
+        chat_id: int,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        chosen_at: datetime | None = None,
     ) -> set[str]:
-        """Turn categories on and off; returns the new set."""
+        """Turn categories on and off; returns the new set (`chosen_at` as in set_subscriptions)."""
         add_list, remove_list = sorted(set(add)), sorted(set(remove))
         async with self.engine.begin() as conn:
             if remove_list:
@@ -151,10 +161,47 @@ class ChatsStore(StorageBase):
                     self._insert_ignore(t.subscriptions),
                     [{"chat_id": chat_id, "category": c} for c in add_list],
                 )
+            if chosen_at is not None:
+                await self._mark_started(conn, chat_id, chosen_at)
             rows = await conn.execute(
                 select(t.subscriptions.c.category).where(t.subscriptions.c.chat_id == chat_id)
             )
             return {r[0] for r in rows}
+
+    async def start_chat(
+        self, chat_id: int, categories: Iterable[str], now: datetime
+    ) -> set[str] | None:
+        """A chat's first /start: mark it started and subscribe it to exactly `categories`.
+
+        Returns the new set, or None when the chat had started before (by
+        /start or by choosing categories): its choices, even none, are left alone.
+        """
+        async with self.engine.begin() as conn:
+            # One conditional UPDATE decides, so two first /starts cannot both win.
+            if not await self._mark_started(conn, chat_id, now):
+                return None
+            wanted = set(categories)
+            await self._replace_subscriptions(conn, chat_id, wanted)
+        return wanted
+
+    async def _replace_subscriptions(
+        self, conn: AsyncConnection, chat_id: int, wanted: set[str]
+    ) -> None:
+        await conn.execute(delete(t.subscriptions).where(t.subscriptions.c.chat_id == chat_id))
+        if wanted:
+            await conn.execute(
+                insert(t.subscriptions),
+                [{"chat_id": chat_id, "category": c} for c in sorted(wanted)],
+            )
+
+    async def _mark_started(self, conn: AsyncConnection, chat_id: int, now: datetime) -> bool:
+        """Record that the chat started now, unless it had; True if this did."""
+        result = await conn.execute(
+            update(t.chats)
+            .where(t.chats.c.id == chat_id, t.chats.c.started_at.is_(None))
+            .values(started_at=now, updated_at=now)
+        )
+        return bool(result.rowcount)
 
     async def audience(self, categories: Collection[str]) -> list[Candidate]:
         """Active chats that follow any of these categories or have keywords of their own."""
@@ -257,6 +304,14 @@ class ChatsStore(StorageBase):
                 values = dict(old._mapping)
                 values.update(id=new_id, type="supergroup", updated_at=now)
                 await conn.execute(insert(t.chats).values(**values))
+            elif old.started_at is not None:
+                # The supergroup spoke first (its row has no history): the group had
+                # started, so /start there must keep the choices copied below.
+                await conn.execute(
+                    update(t.chats)
+                    .where(t.chats.c.id == new_id, t.chats.c.started_at.is_(None))
+                    .values(started_at=old.started_at, updated_at=now)
+                )
             await self._copy_chat_rows(conn, t.subscriptions, "category", old_id, new_id)
             await self._copy_chat_rows(conn, t.chat_keywords, "term", old_id, new_id)
             # Rows the new id already has (same story) win; the old ones are dropped.

@@ -200,6 +200,10 @@ chats = Table(
     Column("link_preview", Boolean, nullable=False, default=False, server_default=false()),
     # Forum supergroups: post each category to its own topic (migration 0009).
     Column("topics", Boolean, nullable=False, default=False, server_default=false()),
+    # The first /start, or the first choice of categories (migration 0011). NULL: the chat
+    # only talked to the bot (/help, "hello") or is a group on the default categories
+    # it was added with, so its first /start is a new chat's.
+    Column("started_at", UTCDateTime, nullable=True),
 )
 
 # Personal keyword alerts: one row per term; a term starting with "-" excludes.

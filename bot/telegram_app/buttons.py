@@ -70,17 +70,19 @@ async def apply_choice(
     query = update.callback_query
     assert query is not None
     storage = context.svc.storage
+    # A press is the chat's own choice: a later first /start keeps it.
+    chosen_at = context.svc.clock.now()
     if choice == ALL:
         return await storage.set_subscriptions(
-            chat_id, {c.id for c in context.svc.rules().categories}
+            chat_id, {c.id for c in context.svc.rules().categories}, chosen_at=chosen_at
         )
     if choice == NONE:
-        return await storage.set_subscriptions(chat_id, ())
+        return await storage.set_subscriptions(chat_id, (), chosen_at=chosen_at)
     pressed = query.message if isinstance(query.message, Message) else None
     showed = shown_on(pressed.reply_markup if pressed else None, query.data or "")
     if data_on if showed is None else showed:
-        return await storage.change_subscriptions(chat_id, remove=[choice])
-    return await storage.change_subscriptions(chat_id, add=[choice])
+        return await storage.change_subscriptions(chat_id, remove=[choice], chosen_at=chosen_at)
+    return await storage.change_subscriptions(chat_id, add=[choice], chosen_at=chosen_at)
 
 
 async def redraw_picker(update: Update, markup: InlineKeyboardMarkup) -> None:

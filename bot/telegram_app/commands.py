@@ -58,19 +58,23 @@ async def show_picker(update: Update, context: BotContext) -> None:
 async def start(update: Update, context: BotContext) -> None:
     """/start [category]: welcome, unpause, show the picker.
 
-    A new chat is subscribed to every category, or only to the one a deep link
-    (`t.me/<bot>?start=regulation`) names; a chat the bot knows keeps its choices
-    (clients send /start again on "Restart"), a deep link adds its category.
+    A chat's first /start subscribes it to every category, or only to the one a
+    deep link (`t.me/<bot>?start=regulation`) names, whatever it said before
+    (/help, "hello"). A chat that started already, by /start or by choosing
+    categories, keeps its choices, even none (clients send /start again on
+    "Restart"); a deep link adds its category.
     """
     svc, chat = context.svc, context.chat
     rules = svc.rules()
     lang = chat.language
     linked = resolve(context.arguments, rules.categories).ids if context.arguments else ()
-    if context.chat_created:
-        wanted = linked or tuple(c.id for c in rules.categories)
-        now = await svc.storage.set_subscriptions(chat.id, wanted)
+    first = await svc.storage.start_chat(
+        chat.id, linked or tuple(c.id for c in rules.categories), svc.clock.now()
+    )
+    if first is not None:
+        await topics_for(context, first)
         if linked:
-            text = t(lang, "welcome_one", categories=category_names(rules, now, lang))
+            text = t(lang, "welcome_one", categories=category_names(rules, first, lang))
         else:
             text = t(lang, "welcome")
     elif linked:
@@ -137,11 +141,13 @@ async def _change(update: Update, context: BotContext, *, on: bool) -> None:
         await reply_unknown(update, chat.language, rules, found.unknown)
         if not found.ids:
             return
+    # A choice made before any /start counts: that /start then keeps it.
+    chosen_at = svc.clock.now()
     if on:
-        now = await svc.storage.change_subscriptions(chat.id, add=found.ids)
+        now = await svc.storage.change_subscriptions(chat.id, add=found.ids, chosen_at=chosen_at)
         await topics_for(context, found.ids)
     else:
-        now = await svc.storage.change_subscriptions(chat.id, remove=found.ids)
+        now = await svc.storage.change_subscriptions(chat.id, remove=found.ids, chosen_at=chosen_at)
     if now:
         names = category_names(rules, now, chat.language)
         await reply(update, t(chat.language, "subscriptions_now", categories=names))

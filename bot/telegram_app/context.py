@@ -71,8 +71,6 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self._chat: ChatRow | None = None
-        # Whether this update created the chat row (a chat the bot did not know).
-        self.chat_created = False
 
     @property
     def svc(self) -> Services:

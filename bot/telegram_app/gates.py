@@ -104,7 +104,7 @@ async def _load_chat(update: Update, context: BotContext) -> None:
         # A group's language is its administrators' choice (the adder's, see
         # membership), never that of whoever happens to speak first.
         language = DEFAULT_LANGUAGE
-    context.chat, context.chat_created = await svc.storage.ensure_chat(
+    context.chat, _ = await svc.storage.ensure_chat(
         tg_chat.id, type=tg_chat.type, title=tg_chat.title, language=language, now=svc.clock.now()
     )
 

@@ -39,6 +39,9 @@ async def on_membership(update: Update, context: BotContext) -> None:
         tg_chat.id, type=tg_chat.type, title=tg_chat.title, language=user_lang, now=now
     )
     if created and tg_chat.type != ChatType.PRIVATE:
+        # A default, not the group's choice: the group has not started, so an
+        # admin's first /start still decides (`t.me/<bot>?startgroup=regulation`
+        # adds the bot, then sends "/start regulation": that group gets regulation only).
         await svc.storage.set_subscriptions(row.id, (c.id for c in svc.rules().categories))
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(row.id, t(row.language, "group_welcome"))

@@ -287,6 +287,43 @@ async def test_migrated_group_keeps_subscriptions_and_pending_alerts(
     assert old is not None and not old.active
 
 
+async def test_a_chat_starts_once_by_start_or_by_its_own_choice(
+    storage: Storage, clock: FakeClock
+) -> None:
+    # A default (a group the bot was added to) does not start the chat: its first /start decides.
+    await chat(storage, clock, -5, CATS)
+    fresh = await storage.chat(-5)
+    assert fresh is not None and fresh.started_at is None
+    assert await storage.start_chat(-5, ["regulation"], clock.now()) == {"regulation"}
+    started = await storage.chat(-5)
+    assert started is not None and started.started_at == clock.now()
+    clock.advance(60)
+    assert await storage.start_chat(-5, CATS, clock.now()) is None
+    assert await storage.subscriptions(-5) == {"regulation"}
+
+    # A chat's own choice, even of nothing, starts it.
+    await chat(storage, clock, 1, ())
+    await storage.change_subscriptions(1, remove=["regulation"], chosen_at=clock.now())
+    assert await storage.start_chat(1, CATS, clock.now()) is None
+    assert await storage.subscriptions(1) == set()
+    await chat(storage, clock, 2, ())
+    await storage.set_subscriptions(2, ["ev-market"], chosen_at=clock.now())
+    assert await storage.start_chat(2, CATS, clock.now()) is None
+    assert await storage.subscriptions(2) == {"ev-market"}
+
+
+async def test_a_migrated_group_stays_started_when_the_supergroup_spoke_first(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await chat(storage, clock, -5, ())
+    await storage.start_chat(-5, ["regulation"], clock.now())
+    # A message of the new supergroup was handled before the migration notice.
+    await chat(storage, clock, -1005, ())
+    await storage.migrate_chat(-5, -1005, clock.now())
+    assert await storage.start_chat(-1005, CATS, clock.now()) is None
+    assert await storage.subscriptions(-1005) == {"regulation"}
+
+
 async def test_a_claimed_feed_is_not_claimed_again_until_polled_or_lease_ends(
     storage: Storage, clock: FakeClock
 ) -> None:

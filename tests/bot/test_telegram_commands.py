@@ -54,6 +54,61 @@ async def test_start_welcomes_in_the_users_language_and_never_duplicates(h: Harn
     assert chat is not None and not chat.paused  # /start still unpauses
 
 
+async def test_first_start_after_other_messages_is_still_a_welcome(h: Harness) -> None:
+    # Telegram's own "Start" button is not every user's first message: the chat
+    # already exists (created by /help, /latest, "hello") when /start comes.
+    [helped] = await h.command(1, "/help", language_code="en")
+    assert "/start" in helped.plain_text
+    welcome, picker = await h.command(1, "/start", replies=2, language_code="en")
+    assert "Welcome to" in welcome.plain_text and "Welcome back" not in welcome.plain_text
+    assert len(await h.storage.subscriptions(1)) == ALL_EIGHT
+    assert len(on_buttons(picker.buttons)) == ALL_EIGHT
+
+    [hint] = await h.command(2, "merhaba", language_code="tr")
+    assert "/help" in hint.plain_text
+    await h.command(2, "/latest", language_code="tr")
+    welcome, picker = await h.command(2, "/start mevzuat", replies=2, language_code="tr")
+    assert "hoş geldiniz" in welcome.plain_text and "yeniden" not in welcome.plain_text
+    assert await h.storage.subscriptions(2) == {"regulation"}
+    assert on_buttons(picker.buttons) == ["✅ Mevzuat"]
+
+    # That first /start is the only one: the next is a known chat's.
+    back, _ = await h.command(2, "/start", replies=2, language_code="tr")
+    assert "yeniden hoş geldiniz" in back.plain_text
+    assert await h.storage.subscriptions(2) == {"regulation"}
+
+
+async def test_a_started_chat_that_follows_nothing_keeps_that_on_restart(h: Harness) -> None:
+    await h.command(1, "/help")
+    _, picker = await h.command(1, "/start", replies=2)
+    await h.toggle(1, picker.message_id, "cat:*none")
+    back, picker = await h.command(1, "/start", replies=2)
+    assert "Welcome back" in back.plain_text
+    assert await h.storage.subscriptions(1) == set()
+    assert on_buttons(picker.buttons) == []
+
+
+async def test_choices_made_before_the_first_start_are_kept(h: Harness) -> None:
+    await h.command(1, "/subscribe regulation", language_code="en")
+    back, picker = await h.command(1, "/start", replies=2)
+    assert "Your choices are kept: Regulation" in back.plain_text
+    assert await h.storage.subscriptions(1) == {"regulation"}
+    assert on_buttons(picker.buttons) == ["✅ Regulation"]
+
+    # The same with the picker's buttons, before any /start; a deep link then adds.
+    picker, _ = await h.command(2, "/categories", replies=2, language_code="en")
+    await h.toggle(2, picker.message_id, "cat:municipality")
+    added, _ = await h.command(2, "/start micro-mobility", replies=2)
+    assert "Added: Micro Mobility" in added.plain_text
+    assert await h.storage.subscriptions(2) == {"municipality", "micro-mobility"}
+
+    # Dropping everything before /start is a choice too: nothing is forced on the chat.
+    await h.command(3, "/unsubscribe all", language_code="en")
+    back, _ = await h.command(3, "/start", replies=2)
+    assert "Welcome back" in back.plain_text
+    assert await h.storage.subscriptions(3) == set()
+
+
 async def test_subscribe_and_unsubscribe_by_fuzzy_names(h: Harness) -> None:
     await h.command(1, "/start", replies=2, language_code="tr")
     await h.command(1, "/unsubscribe hepsi", language_code="tr")

@@ -67,6 +67,23 @@ async def test_only_group_admins_change_settings(h: Harness) -> None:
     assert await h.storage.subscriptions(GROUP) == set()
 
 
+async def test_a_group_added_by_a_start_link_gets_what_the_link_names(h: Harness) -> None:
+    # t.me/<bot>?startgroup=regulation: Telegram adds the bot, then the adder's
+    # client sends "/start regulation" in the group.
+    h.tg.set_admins(GROUP, [], creator=OWNER)
+    h.tg.add_bot_to_group(GROUP, by_user_id=OWNER, title="EV Grubu", language_code="en")
+    await h.tg.wait_until(lambda: len(h.messages(GROUP)) == 1)
+    assert len(await h.storage.subscriptions(GROUP)) == 8  # the default while nobody chose
+    owner = {"user_id": OWNER, "chat_type": "group", "chat_title": "EV Grubu"}
+    welcome, _ = await h.command(GROUP, "/start@evbot_test_bot regulation", replies=2, **owner)
+    assert "subscribed to Regulation" in welcome.plain_text
+    assert await h.storage.subscriptions(GROUP) == {"regulation"}
+    # Started now: a later /start (any admin's "Restart") keeps the choice.
+    back, _ = await h.command(GROUP, "/start@evbot_test_bot", replies=2, **owner)
+    assert "Welcome back" in back.plain_text
+    assert await h.storage.subscriptions(GROUP) == {"regulation"}
+
+
 async def test_migrated_group_keeps_its_subscriptions_and_keywords(h: Harness) -> None:
     h.tg.set_admins(GROUP, [OWNER])
     owner = {"user_id": OWNER, "chat_type": "group"}
