@@ -16,30 +16,31 @@ tries branch by branch at every position.
 
 Phrases that run past the end of a chunk are followed from the positions of
 the chunks that open them, one remembered step per next chunk; a step also
-says where in that chunk each phrase ends. :meth:`CompiledMatcher.scan`
-returns what the pass saw (a :class:`~rules.scan.Scan`), from which the
-offsets that explanations quote are read without a second pass.
+records the quote (where it starts and ends, its words) of each phrase it
+completes. :meth:`CompiledMatcher.scan` returns what the pass saw (a
+:class:`~rules.scan.Scan`), from which explanations read their quotes
+without a second pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import accumulate, compress, repeat
 
 from rules.patterns import WordIndex, mostly_lower
 from rules.scan import (
     NO_SCAN,
     ChunkInfo,
-    Completion,
     Opener,
     Opens,
+    Quote,
     Scan,
     Span,
     Step,
     Word,
-    offsets,
-    spans,
+    first_places,
+    quote_phrase,
 )
 from rules.terms import TermSpec
 from rules.text import match_key, tokens
@@ -50,7 +51,6 @@ _CACHE_LIMIT = 200_000
 # The memos are also bounded in what they hold: the characters of the chunks and
 # next chunks they keep, so many long distinct chunks cannot fill the memory.
 _MEMO_CHARS = 8_000_000
-_FEW_OPENERS = 16  # more distinct phrase-opening chunks in a text: find them in one pass
 _PAIR_LIMIT = 1_000  # remembered next chunks per phrase-opening chunk
 _DASHES = frozenset(" -")
 
@@ -67,6 +67,7 @@ class CompiledMatcher:
 
     def __init__(self, terms: Sequence[TermSpec]) -> None:
         index = self._index = WordIndex()
+        self.sources = tuple(spec.source for spec in terms)  # each term as written
         # Single-word terms by pattern; phrases numbered, and by first pattern.
         self._singles: dict[int, list[int]] = {}
         self._phrases: list[_Phrase] = []
@@ -115,17 +116,25 @@ class CompiledMatcher:
         """The first occurrence of each term in ``text`` (cleaned, see clean_text).
 
         Maps term -> (term, start, end), offsets into ``text``; ``chunks`` is
-        ``text.split(" ")`` when the caller already has it. See rules.scan.spans.
+        ``text.split(" ")`` when the caller already has it. See rules.scan.first_places.
         """
-        found = self.scan(text.split(" ") if chunks is None else chunks, text)
-        chunks = found[1]
-        return {term: (term, *offsets(chunks, place)) for term, place in spans(found).items()}
+        if chunks is None:
+            chunks = text.split(" ")
+        starts = [0, *accumulate(len(chunk) + 1 for chunk in chunks)]
+        found: dict[int, tuple[int, int, int]] = {}
+        places = first_places(self.scan(chunks, text), NO_SCAN, self.sources)
+        for term, (at, (start, neg_end, *_)) in places.items():
+            end = starts[at + (-neg_end >> 32)] + (-neg_end & _OFFSET)
+            found[term] = (term, starts[at] + start, end)
+        return found
 
     def scan(self, chunks: list[str], text: str) -> Scan:
         """One pass over a cleaned text given as ``text.split()``: what occurs, and where.
 
         ``text`` is any string with the same letters as the cleaned text
-        (it is only used for the all-capitals test of acronyms).
+        (it is only used for the all-capitals test of acronyms). The chunks
+        with something in them are visited in text order, so the scan also
+        says where they are (see rules.scan.Scan).
         """
         infos = self._infos
         if self._memo_chars > _MEMO_CHARS:
@@ -140,46 +149,30 @@ class CompiledMatcher:
             for _ in range(found_infos.count(_MISSING)):
                 at = found_infos.index(_MISSING, at + 1)
                 chunk = chunks[at]
-                info = infos.get(chunk, _MISSING)  # a new chunk seen twice in this text
-                found_infos[at] = self._analyse(chunk) if info is _MISSING else info
-        hot = self._hot.intersection(found_infos)
+                known = infos.get(chunk, _MISSING)  # a new chunk seen twice in this text
+                found_infos[at] = self._analyse(chunk) if known is _MISSING else known
+        # Where the chunks with a term or a phrase opener are, in text order (in C).
+        hot = list(compress(range(len(found_infos)), map(self._hot.__contains__, found_infos)))
         if not hot:
             return NO_SCAN
         found = 0
         acro = 0
-        crossings: list[tuple[int, tuple[Completion, ...]]] = []
-        opening: list[ChunkInfo] = []
-        for info in hot:
+        crossings: list[tuple[int, tuple[Quote, ...]]] = []
+        last = len(chunks) - 1
+        for at in hot:
+            info: ChunkInfo = found_infos[at]  # type: ignore[assignment]  # hot chunks have one
             found |= info.plain
             if info.acro:
                 acro |= info.acro
-            if info.opens:
-                opening.append(info)
-        if len(opening) > _FEW_OPENERS:
-            wanted = set(opening)
-            places = [at for at, info in enumerate(found_infos) if info in wanted]
-        else:
-            # Most texts open a few phrases: find them by C-level list searches.
-            places = []
-            for info in opening:
-                chunk = info.chunk
-                at = -1
-                for _ in range(chunks.count(chunk)):
-                    at = chunks.index(chunk, at + 1)
-                    places.append(at)
-        last = len(chunks) - 1
-        for at in places:
             # Most phrase openers are followed by a word no phrase continues with.
-            if at == last or found_infos[at + 1] is None:
+            if not info.opens or at == last or found_infos[at + 1] is None:
                 continue
-            info = found_infos[at]
-            assert info is not None
             step = info.pairs.get(chunks[at + 1])
             if step is not None and step[2] is None:  # remembered, and nothing left open
                 found |= step[0]
                 acro |= step[1]
                 if step[3]:
-                    crossings.append((at + 1, step[3]))
+                    crossings.append((at, step[3]))
             else:
                 more, more_acro = self._phrases_from(chunks, found_infos, at, info, crossings)
                 found |= more
@@ -188,7 +181,7 @@ class CompiledMatcher:
         if dropped and mostly_lower(text):
             found |= acro
             dropped = 0
-        return (found, chunks, found_infos, hot, crossings, dropped)
+        return (found, found_infos, hot, crossings, dropped)
 
     def _forget(self) -> None:
         """Drop the chunk analyses and everything remembered with them."""
@@ -204,16 +197,17 @@ class CompiledMatcher:
         found_infos: list[ChunkInfo | None],
         at: int,
         opener: ChunkInfo,
-        crossings: list[tuple[int, tuple[Completion, ...]]],
+        crossings: list[tuple[int, tuple[Quote, ...]]],
     ) -> tuple[int, int]:
         """Terms (plain, needing the acronym test) of the phrases opened by chunk ``at``.
 
         The phrases are followed chunk by chunk. Each step is decided by the
         open phrases and the next chunk alone, so it is remembered on the
-        opener (and on what stays open after it). Where phrases complete
-        goes into ``crossings``.
+        opener (and on what stays open after it). The quotes of the phrases
+        that complete go into ``crossings``, with ``at``: they start there.
         """
         found = acro = 0
+        head = at
         last = len(chunks) - 1
         state: Opener | None = opener
         while state is not None and at < last:
@@ -223,7 +217,7 @@ class CompiledMatcher:
             if nxt is _GAP_INFO:  # a lone dash: the step depends on what follows
                 got: set[int] = set()
                 got_acro: set[int] = set()
-                self._carry(chunks, at + 1, state.trail, state.opens, got, got_acro, crossings)
+                self._carry(chunks, found_infos, head, at + 1, state, got, got_acro, crossings)
                 return found | _bits(got), acro | _bits(got_acro)
             after = chunks[at + 1]
             step = state.pairs.get(after)
@@ -232,7 +226,7 @@ class CompiledMatcher:
             found |= step[0]
             acro |= step[1]
             if step[3]:
-                crossings.append((at + 1, step[3]))
+                crossings.append((head, step[3]))
             state = step[2]
             at += 1
         return found, acro
@@ -241,51 +235,76 @@ class CompiledMatcher:
         """Work out and remember what the phrases open in ``state`` do in the next chunk."""
         got: set[int] = set()
         got_acro: set[int] = set()
-        done: list[Completion] = []
+        done: list[_Done] = []
         more = self._step(info, state.trail, state.opens, got, got_acro, done)
-        step = (
-            _bits(got),
-            _bits(got_acro),
-            Opener(more, info.trail) if more else None,
-            tuple(done),
+        head = state if isinstance(state, ChunkInfo) else state.head
+        assert head is not None
+        sources = self.sources
+        quotes = (
+            quote_phrase(
+                term, sources[term], head, state.middle, state.between, info, index, before
+            )
+            for term, index, before in done
         )
+        quoted = tuple(quote for quote in quotes if quote is not None)
+        after_opener = None
+        chars = len(after) + 1 + sum(len(quote[3].text) for quote in quoted)
+        if more:
+            between = f"{state.between}{after} "
+            after_opener = Opener(more, info.trail, head, (*state.middle, info), between)
+            chars += len(between)
+        step = (_bits(got), _bits(got_acro), after_opener, quoted)
         if len(state.pairs) >= _PAIR_LIMIT:
             state.pairs.clear()
         state.pairs[after] = step
-        self._memo_chars += len(after) + 1
+        self._memo_chars += chars
         return step
 
     def _carry(
         self,
         chunks: list[str],
+        found_infos: list[ChunkInfo | None],
+        head: int,
         at: int,
-        gap: str,
-        opens: Opens,
+        state: Opener,
         found: set[int],
         acro: set[int],
-        crossings: list[tuple[int, tuple[Completion, ...]]],
+        crossings: list[tuple[int, tuple[Quote, ...]]],
     ) -> None:
-        """Continue phrases that reached the end of chunk ``at - 1`` into the next chunks.
+        """Continue the phrases open in ``state`` (from chunk ``head``) from chunk ``at`` on.
 
         The path without memos, for phrases that meet a lone dash chunk; terms
         that complete go into ``found`` or ``acro`` (see :meth:`_step`).
         """
-        infos = self._infos
+        first = found_infos[head]
+        assert first is not None
         count = len(chunks)
+        gap = state.trail
+        opens = state.opens
         while opens:
-            info = infos[chunks[at]] if at < count else None
+            info = found_infos[at] if at < count else None
             dashes = 0
             while info is _GAP_INFO:
                 dashes += 1
                 at += 1
-                info = infos[chunks[at]] if at < count else None
+                info = found_infos[at] if at < count else None
             if info is None:
                 return
             gap += " -" * dashes
-            done: list[Completion] = []
+            done: list[_Done] = []
             opens = self._step(info, gap, opens, found, acro, done)
             if done:
-                crossings.append((at, tuple(done)))
+                # Only chunks of words or dashes lie between: a phrase runs through them.
+                middle = [passed for passed in found_infos[head + 1 : at] if passed is not None]
+                between = "".join(f"{chunk} " for chunk in chunks[head + 1 : at])
+                sources = self.sources
+                quotes = (
+                    quote_phrase(term, sources[term], first, middle, between, info, index, before)
+                    for term, index, before in done
+                )
+                quoted = tuple(quote for quote in quotes if quote is not None)
+                if quoted:
+                    crossings.append((head, quoted))
             gap = info.trail
             at += 1
 
@@ -296,7 +315,7 @@ class CompiledMatcher:
         opens: Opens,
         found: set[int],
         acro: set[int],
-        done: list[Completion],
+        done: list[_Done],
     ) -> Opens:
         """Continue open phrases into the chunk ``info``, entered after ``gap``.
 
@@ -489,6 +508,10 @@ _MISSING = ChunkInfo("", "", (), 0, 0, {})  # what scan() gets for a chunk not a
 # new repeat() each time cost about a tenth of a short text's look-ups.
 _MISSING_FOREVER = repeat(_MISSING)
 _UNKNOWN: tuple[int, bool] = (-1, False)
+# A phrase that _step() completes: (term, index of its last word in the chunk, how
+# many of its words lie in the chunks before).
+_Done = tuple[int, int, int]
+_OFFSET = (1 << 32) - 1  # the offset in the chunk where a quote ends (see rules.scan.Quote)
 
 
 def _bits(terms: set[int]) -> int:
