@@ -24,14 +24,15 @@ without a second pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress
 
 from rules.patterns import WordIndex, mostly_lower
 from rules.scan import (
     NO_SCAN,
     ChunkInfo,
+    Continued,
     Opener,
     Opens,
     Quote,
@@ -53,6 +54,23 @@ _CACHE_LIMIT = 200_000
 _MEMO_CHARS = 8_000_000
 _PAIR_LIMIT = 1_000  # remembered next chunks per phrase-opening chunk
 _DASHES = frozenset(" -")
+
+
+class _ChunkMemo(dict[str, ChunkInfo | None]):
+    """Chunk as written -> its analysis; a chunk not seen yet is analysed on look-up.
+
+    So a text's chunks are looked up in one C-level pass, and only new ones
+    cost a Python call: no second pass to find them.
+    """
+
+    __slots__ = ("_analyse",)
+
+    def __init__(self, analyse: Callable[[str], ChunkInfo | None]) -> None:
+        super().__init__()
+        self._analyse = analyse  # stores what it works out in this memo
+
+    def __missing__(self, chunk: str) -> ChunkInfo | None:
+        return self._analyse(chunk)
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,7 @@ class CompiledMatcher:
         self._could = index.could
         self._stem_size = {pid: len(p.stem) for pid, p in enumerate(index.patterns)}
         self._words: dict[str, frozenset[int]] = {}
-        self._infos: dict[str, ChunkInfo | None] = {}
+        self._infos = _ChunkMemo(self._analyse)
         self._hot: set[ChunkInfo] = set()  # analyses with something in plain, acro or opens
         # What a one-word chunk contributes depends only on the word's patterns (and
         # which acronyms are in capitals): "elektrikli'nin", "elektrikli'1" … share it.
@@ -122,8 +140,8 @@ class CompiledMatcher:
             chunks = text.split(" ")
         starts = [0, *accumulate(len(chunk) + 1 for chunk in chunks)]
         found: dict[int, tuple[int, int, int]] = {}
-        places = first_places(self.scan(chunks, text), NO_SCAN, self.sources)
-        for term, (at, (start, neg_end, *_)) in places.items():
+        places = first_places(self.scan(chunks, text), self.sources)
+        for term, (at, (start, neg_end, *_), _) in places.items():
             end = starts[at + (-neg_end >> 32)] + (-neg_end & _OFFSET)
             found[term] = (term, starts[at] + start, end)
         return found
@@ -137,20 +155,11 @@ class CompiledMatcher:
         says where they are (see rules.scan.Scan).
         """
         infos = self._infos
-        if self._memo_chars > _MEMO_CHARS:
+        # Room for every chunk of the text first: the analyses it finds stay valid.
+        if self._memo_chars > _MEMO_CHARS or len(infos) + len(chunks) > _CACHE_LIMIT:
             self._forget()
-        # One C-level look-up per chunk; _MISSING marks chunks never analysed.
-        found_infos = list(map(infos.get, chunks, _MISSING_FOREVER))
-        if _MISSING in found_infos:
-            if len(infos) + len(chunks) > _CACHE_LIMIT:
-                self._forget()
-                found_infos = [_MISSING] * len(chunks)
-            at = -1
-            for _ in range(found_infos.count(_MISSING)):
-                at = found_infos.index(_MISSING, at + 1)
-                chunk = chunks[at]
-                known = infos.get(chunk, _MISSING)  # a new chunk seen twice in this text
-                found_infos[at] = self._analyse(chunk) if known is _MISSING else known
+        # One C-level look-up per chunk; the memo analyses a chunk it has not seen.
+        found_infos = list(map(infos.__getitem__, chunks))
         # Where the chunks with a term or a phrase opener are, in text order (in C).
         hot = list(compress(range(len(found_infos)), map(self._hot.__contains__, found_infos)))
         if not hot:
@@ -237,21 +246,19 @@ class CompiledMatcher:
         got_acro: set[int] = set()
         done: list[_Done] = []
         more = self._step(info, state.trail, state.opens, got, got_acro, done)
-        head = state if isinstance(state, ChunkInfo) else state.head
-        assert head is not None
-        sources = self.sources
-        quotes = (
-            quote_phrase(
-                term, sources[term], head, state.middle, state.between, info, index, before
-            )
-            for term, index, before in done
-        )
-        quoted = tuple(quote for quote in quotes if quote is not None)
+        middle: tuple[ChunkInfo, ...] = ()
+        between = ""
+        if isinstance(state, Continued):
+            head, middle, between = state.head, state.middle, state.between
+        else:
+            assert isinstance(state, ChunkInfo)  # the chunk where the phrases start
+            head = state
+        quoted = self._quotes(done, head, middle, between, info) if done else ()
         after_opener = None
         chars = len(after) + 1 + sum(len(quote[3].text) for quote in quoted)
         if more:
-            between = f"{state.between}{after} "
-            after_opener = Opener(more, info.trail, head, (*state.middle, info), between)
+            between = f"{between}{after} "
+            after_opener = Continued(more, info.trail, head, (*middle, info), between)
             chars += len(between)
         step = (_bits(got), _bits(got_acro), after_opener, quoted)
         if len(state.pairs) >= _PAIR_LIMIT:
@@ -297,16 +304,27 @@ class CompiledMatcher:
                 # Only chunks of words or dashes lie between: a phrase runs through them.
                 middle = [passed for passed in found_infos[head + 1 : at] if passed is not None]
                 between = "".join(f"{chunk} " for chunk in chunks[head + 1 : at])
-                sources = self.sources
-                quotes = (
-                    quote_phrase(term, sources[term], first, middle, between, info, index, before)
-                    for term, index, before in done
-                )
-                quoted = tuple(quote for quote in quotes if quote is not None)
+                quoted = self._quotes(done, first, middle, between, info)
                 if quoted:
                     crossings.append((head, quoted))
             gap = info.trail
             at += 1
+
+    def _quotes(
+        self,
+        done: list[_Done],
+        head: ChunkInfo,
+        middle: Sequence[ChunkInfo],
+        between: str,
+        last: ChunkInfo,
+    ) -> tuple[Quote, ...]:
+        """The quotes of the phrases ``done`` in ``last``, from ``head`` through ``middle``."""
+        sources = self.sources
+        quotes = (
+            quote_phrase(term, sources[term], head, middle, between, last, index, before)
+            for term, index, before in done
+        )
+        return tuple(quote for quote in quotes if quote is not None)
 
     def _step(
         self,
@@ -407,19 +425,22 @@ class CompiledMatcher:
         return pids
 
     def _analyse(self, chunk: str) -> ChunkInfo | None:
-        """Work out and memoise what chunk (as written) contributes to a scan."""
-        info = self._analysis(chunk)
-        self._infos[chunk] = info
+        """Work out and memoise what chunk (as written) contributes to a scan.
+
+        None when nothing, _GAP_INFO when it is only dashes.
+        """
         self._memo_chars += len(chunk) + 1
+        key = match_key(chunk)
+        if self._could(key) is None:  # most new chunks: no stem starts a word in them
+            info = self._infos[chunk] = _GAP_INFO if key and not key.strip(" -") else None
+            return info
+        info = self._infos[chunk] = self._analysis(chunk, key)
         if info is not None and (info.plain or info.acro or info.opens):
             self._hot.add(info)
         return info
 
-    def _analysis(self, chunk: str) -> ChunkInfo | None:
-        """What chunk contributes: None when nothing, _GAP_INFO when it is only dashes."""
-        key = match_key(chunk)
-        if self._could(key) is None:
-            return _GAP_INFO if key and not key.strip(" -") else None
+    def _analysis(self, chunk: str, key: str) -> ChunkInfo | None:
+        """What chunk, whose match key is ``key``, contributes (see _analyse)."""
         words: tuple[Word, ...]
         if key.isalnum():
             pids = self._word_pids(key)
@@ -502,11 +523,6 @@ class CompiledMatcher:
 _Lone = tuple[int, int, Opens, frozenset[int]]
 _NONE: frozenset[int] = frozenset()
 _GAP_INFO = ChunkInfo("", "", (), 0, 0, {})
-_MISSING = ChunkInfo("", "", (), 0, 0, {})  # what scan() gets for a chunk not analysed yet
-# The default argument of each infos.get() in scan(). One endless iterator shared by
-# every call: map() takes only as many items as there are chunks, and building a
-# new repeat() each time cost about a tenth of a short text's look-ups.
-_MISSING_FOREVER = repeat(_MISSING)
 _UNKNOWN: tuple[int, bool] = (-1, False)
 # A phrase that _step() completes: (term, index of its last word in the chunk, how
 # many of its words lie in the chunks before).

@@ -78,20 +78,13 @@ class TagInfo:
         return "#" + body
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Hit:
     """A term that fired: where it was found and the words it matched there."""
 
     term: str
     where: Literal["title", "summary"]
     text: str
-
-    def __init__(self, term: str, where: Literal["title", "summary"], text: str) -> None:
-        # Two are made per quoted term and chunk: see Classification.__init__.
-        fields = self.__dict__
-        fields["term"] = term
-        fields["where"] = where
-        fields["text"] = text
 
 
 _WHERE_TR = {"title": "başlık", "summary": "özet"}

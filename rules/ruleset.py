@@ -119,7 +119,11 @@ class RuleSet:
         A term is quoted where it first occurs, in the title if it is there;
         a word already quoted inside a longer hit is not repeated.
         """
-        first = first_places(title, summary, self._matcher.sources)
+        # Where each term first occurs, in the title if it is there.
+        sources = self._matcher.sources
+        first = first_places(summary, sources, SUMMARY)
+        if title[2]:
+            first.update(first_places(title, sources))
         title_terms = title[0]
         fixed = self._fixed
         pick = self._pick
@@ -135,17 +139,16 @@ class RuleSet:
                 terms = terms.union(in_title)
             if len(terms) == 1:  # the most common case: one term, one hit
                 (term,) = terms
-                at, quote = first[term]
-                out[ids[number]] = (quote[4] if at >= SUMMARY else quote[3],)
+                out[ids[number]] = (first[term][2],)
                 continue
             hits: list[Hit] = []
             reach = -1  # where the longest hit quoted so far ends: words inside it are skipped
             for place in sorted(map(first.__getitem__, terms)):
-                at, quote = place
+                at, quote, hit = place
                 end = (at << 32) - quote[1]
                 if end > reach:
                     reach = end
-                    hits.append(quote[4] if at >= SUMMARY else quote[3])
+                    hits.append(hit)
                     shown = place
                 elif end == reach and shown[0] == at and shown[1][0] == quote[0]:
                     # The same words as the last hit: quote the term of the earlier rule.
@@ -160,11 +163,11 @@ def _tie(rules: Sequence[Quoting], hits: list[Hit], shown: Place, place: Place) 
     Two terms quoted with the very same words are shown once, as the term
     of the rule that comes first (rare, so not worked out in advance).
     """
-    at, quote = place
+    at, quote, hit = place
     in_summary = at >= SUMMARY
     if first_rule(rules, quote[2], in_summary) >= first_rule(rules, shown[1][2], in_summary):
         return shown
-    hits[-1] = quote[4] if in_summary else quote[3]
+    hits[-1] = hit
     return place
 
 
@@ -204,7 +207,11 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
 
     def items(self) -> ItemsView[str, tuple[Hit, ...]]:
         """(id, hits) of every target that fired, in order."""
-        return self._all().items()
+        hits = self._hits
+        if hits is None:  # what ingest reads first: one call less than _all()
+            rules, fired, title, summary, all_terms = self._args
+            hits = self._hits = rules._explain(fired, title, summary, all_terms)
+        return hits.items()
 
     def __repr__(self) -> str:
         return repr(self._all())

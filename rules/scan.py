@@ -26,6 +26,7 @@ __all__ = [
     "NO_SCAN",
     "SUMMARY",
     "ChunkInfo",
+    "Continued",
     "Opener",
     "Place",
     "Quote",
@@ -53,25 +54,36 @@ Span = tuple[int, int]  # (start, end) of a term's words in a chunk
 class Opener:
     """Phrases open at the end of a chunk, and what they do in the chunks that follow."""
 
-    __slots__ = ("between", "head", "middle", "opens", "pairs", "trail")
+    __slots__ = ("opens", "pairs", "trail")
 
-    def __init__(
-        self,
-        opens: Opens,
-        trail: str,
-        head: ChunkInfo | None = None,
-        middle: tuple[ChunkInfo, ...] = (),
-        between: str = "",
-    ) -> None:
+    def __init__(self, opens: Opens, trail: str) -> None:
         self.opens = opens
         self.trail = trail  # what follows the chunk's last word (part of the next gap)
         # Next chunk -> what these phrases do there: a step depends only on these
         # phrases and that chunk, so it is remembered here.
         self.pairs: dict[str, Step] = {}
-        # Where the open phrases started: the chunk (None: this one), the whole chunks
-        # they ran through since, and those chunks' text, each followed by a space.
-        # An opener after a chunk is reached from one chunk sequence only (one is
-        # made per remembered step), so a step can quote the phrases it completes.
+
+
+class Continued(Opener):
+    """Phrases still open after the chunk after the one they started in, or later.
+
+    One is made per remembered step, so it is reached from one sequence of
+    chunks only and knows it: the chunk where the phrases started, the whole
+    chunks they ran through since, and those chunks' text, each followed by
+    a space. So a step can quote the phrases it completes.
+    """
+
+    __slots__ = ("between", "head", "middle")
+
+    def __init__(
+        self,
+        opens: Opens,
+        trail: str,
+        head: ChunkInfo,
+        middle: tuple[ChunkInfo, ...],
+        between: str,
+    ) -> None:
+        super().__init__(opens, trail)
         self.head = head
         self.middle = middle
         self.between = between
@@ -142,30 +154,24 @@ Scan = tuple[
 NO_SCAN: Scan = (0, [], [], [], 0)  # what a text without terms gives
 
 
-# (chunk index, quote): where a quote is. The summary's chunk indices are raised
-# by SUMMARY, so its places sort after the title's.
-Place = tuple[int, Quote]
+# (chunk index, quote, its Hit in that text): where a quote is. The summary's chunk
+# indices are raised by SUMMARY, so its places sort after the title's.
+Place = tuple[int, Quote, Hit]
 SUMMARY = 1 << 20
 
 
-def first_places(title: Scan, summary: Scan, sources: Sequence[str]) -> dict[int, Place]:
-    """Term -> the place where it first occurs, in the title if it is there.
+def first_places(scan: Scan, sources: Sequence[str], base: int = 0) -> dict[int, Place]:
+    """Term -> the place where it first occurs in the scanned text, for every term found.
 
-    For every term the scans found. Inside a chunk a single word comes
-    before a phrase, then phrases by where they start (each chunk's quotes
-    say so); a phrase across chunks never beats a word of the chunk it
-    starts in. Acronyms a scan dropped have no place in that text.
-    ``sources`` are the terms as written, for the Hits.
+    Inside a chunk a single word comes before a phrase, then phrases by
+    where they start (each chunk's quotes say so); a phrase across chunks
+    never beats a word of the chunk it starts in. Acronyms the scan
+    dropped have no place. ``base`` (0 or SUMMARY) is added to the chunk
+    indices and says which Hit to take; ``sources`` are the terms as
+    written, for the Hits.
     """
-    places = _first_places(summary, sources, SUMMARY)
-    if title[2]:
-        places.update(_first_places(title, sources, 0))
-    return places
-
-
-def _first_places(scan: Scan, sources: Sequence[str], base: int) -> dict[int, Place]:
-    """first_places() of one text, its chunk indices raised by ``base``."""
     _, infos, hot, crossings, dropped = scan
+    hit = 4 if base else 3  # the index of the Hit for this text in a quote
     first: dict[int, Place] = {}
     for at in reversed(hot):  # the last first: an earlier chunk overwrites a later one
         quoted = infos[at].quoted  # type: ignore[union-attr]  # hot chunks have analyses
@@ -173,14 +179,14 @@ def _first_places(scan: Scan, sources: Sequence[str], base: int) -> dict[int, Pl
             quoted = _quoted(infos[at], sources)  # type: ignore[arg-type]
         at += base
         for quote in quoted:
-            first[quote[2]] = (at, quote)
+            first[quote[2]] = (at, quote, quote[hit])  # type: ignore[assignment]
     for at, quotes in crossings:
         at += base
         for quote in quotes:
-            place = (at, quote)
+            place = (at, quote, quote[hit])
             known = first.get(quote[2])
             if known is None or place < known:
-                first[quote[2]] = place
+                first[quote[2]] = place  # type: ignore[assignment]
     if dropped:
         for term in [term for term in first if dropped >> term & 1]:
             del first[term]
