@@ -65,12 +65,12 @@ class Opener:
 
 
 class Continued(Opener):
-    """Phrases still open after the chunk after the one they started in, or later.
+    """Phrases still open one or more chunks after the chunk they started in.
 
     One is made per remembered step, so it is reached from one sequence of
     chunks only and knows it: the chunk where the phrases started, the whole
     chunks they ran through since, and those chunks' text, each followed by
-    a space. So a step can quote the phrases it completes.
+    a space. So a step from here can quote the phrases it completes.
     """
 
     __slots__ = ("between", "head", "middle")
