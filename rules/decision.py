@@ -4,19 +4,20 @@ A rule file compiles into :class:`Target`\ s (a category, topic or entity)
 with :class:`Rule`\ s over term numbers. This module owns turning them into
 Python functions whose tests are integer ``&`` against constant masks (bit
 n: term n): one that decides every target of an item at once
-(:func:`_compile_decision`), and, per target, one that says which of its
-rules matched, for explanations (:func:`compile_pickers`).
+(:func:`_compile_decision`), and, per target, one that says which terms its
+explanation quotes (:func:`compile_wanted`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Literal
 
-__all__ = ["Pick", "Rule", "Target", "compile_pickers"]
+__all__ = ["Quoting", "Rule", "Target", "Wanted", "compile_wanted", "first_rule"]
 
 
 @dataclass(frozen=True)
@@ -116,40 +117,70 @@ def _test(rule: Rule) -> str:
     return "(" + " and ".join(parts) + ")"
 
 
-# One rule that matched, as explanations read it: (its number in the target, every
-# term that can make it match, title only).
-Pick = tuple[int, frozenset[int], bool]
-_Picks = tuple[Pick, ...]
-_Picker = Callable[[int, int], _Picks]
+# A rule as explanations read it: (the terms it quotes, its any and all terms; title only).
+Quoting = tuple[frozenset[int], bool]
+# What the explanation of a target that fired quotes: the terms of its rules that
+# match, (wherever they occur, only from the title), and those rules in order.
+Wanted = tuple[frozenset[int], frozenset[int], tuple[Quoting, ...]]
 
 
-def compile_pickers(targets: Sequence[Target]) -> tuple[tuple[_Picks, ...], tuple[_Picker, ...]]:
-    """Per target, the rules that match: ``(only, pick)``.
+def compile_wanted(
+    targets: Sequence[Target],
+) -> tuple[tuple[Wanted | tuple[()], ...], tuple[Callable[[int, int], Wanted], ...]]:
+    """Per target, what its explanation quotes (see Wanted): ``(fixed, pick)``.
 
-    ``only[n]`` is the one rule of target n when it has one (it matched if
-    the target did), else empty; ``pick[n](title_terms, all_terms)`` gives
-    the rules of target n that match, in order, for any target.
+    ``pick[n](title_terms, all_terms)`` finds the rules of target n that
+    match by generated bitmask tests and makes the sets of each combination
+    once. It is only asked of a target that fired, so for a target with one
+    rule the answer is fixed, and ``fixed[n]`` has it (else it is empty).
     """
-    constants: dict[str, object] = {}
     lines: list[str] = []
-    only: list[_Picks] = []
+    namespace: dict[str, object] = {}
+    fixed: list[Wanted | tuple[()]] = []
     for number, target in enumerate(targets):
-        picks = tuple(
-            (order, rule.any.union(*rule.all), rule.title_only)
-            for order, rule in enumerate(target.rules)
-        )
-        only.append(picks if len(picks) == 1 else ())
+        rules = tuple((rule.any.union(*rule.all), rule.title_only) for rule in target.rules)
         lines.append(f"def pick{number}(t, a):")
-        lines.append("    r = ()")
-        for one, rule in zip(picks, target.rules, strict=True):
-            name = f"_k{len(constants)}"
-            constants[name] = one
-            lines.append(f"    if {_test(rule)}: r += ({name},)")
-        lines.append("    return r")
-    namespace: dict[str, object] = dict(constants)
+        if len(rules) == 1:
+            fixed.append(_remember_wanted(rules, {}, 1))
+            namespace[f"_w{number}"] = fixed[-1]
+            lines.append(f"    return _w{number}")
+            continue
+        fixed.append(())
+        memo: dict[int, Wanted] = {}
+        namespace[f"_w{number}"] = memo
+        namespace[f"_r{number}"] = functools.partial(_remember_wanted, rules, memo)
+        lines.append("    r = 0")
+        for order, rule in enumerate(target.rules):
+            lines.append(f"    if {_test(rule)}: r |= {1 << order}")
+        lines.append(f"    return _w{number}.get(r) or _r{number}(r)")
     exec(compile("\n".join(lines), "<rules explanation>", "exec"), namespace)
-    pickers = tuple(namespace[f"pick{n}"] for n in range(len(targets)))
-    return tuple(only), pickers  # type: ignore[return-value]
+    pick: tuple[Callable[[int, int], Wanted], ...] = tuple(
+        namespace[f"pick{n}"]  # type: ignore[misc]
+        for n in range(len(targets))
+    )
+    return tuple(fixed), pick
+
+
+def _remember_wanted(rules: Sequence[Quoting], memo: dict[int, Wanted], matched: int) -> Wanted:
+    """What the rules whose bits are set in ``matched`` quote, remembered in ``memo``."""
+    if len(memo) >= _WANTED_LIMIT:
+        memo.clear()
+    chosen = tuple(rule for n, rule in enumerate(rules) if matched >> n & 1)
+    anywhere = frozenset().union(*(terms for terms, title_only in chosen if not title_only))
+    title = frozenset().union(*(terms for terms, title_only in chosen if title_only))
+    wanted = memo[matched] = (anywhere, title - anywhere, chosen)
+    return wanted
+
+
+def first_rule(rules: Sequence[Quoting], term: int, in_summary: bool) -> int:
+    """The number of the first of ``rules`` that quotes ``term`` (found in the summary or not)."""
+    for order, (terms, title_only) in enumerate(rules):
+        if term in terms and not (title_only and in_summary):
+            return order
+    return len(rules)
+
+
+_WANTED_LIMIT = 1_024  # remembered rule combinations per target
 
 
 _GROUP_SIZE = 4  # targets decided one by one below this; above it, nested in guarded groups

@@ -16,30 +16,32 @@ tries branch by branch at every position.
 
 Phrases that run past the end of a chunk are followed from the positions of
 the chunks that open them, one remembered step per next chunk; a step also
-says where in that chunk each phrase ends. :meth:`CompiledMatcher.scan`
-returns what the pass saw (a :class:`~rules.scan.Scan`), from which the
-offsets that explanations quote are read without a second pass.
+records the quote (where it starts and ends, its words) of each phrase it
+completes. :meth:`CompiledMatcher.scan` returns what the pass saw (a
+:class:`~rules.scan.Scan`), from which explanations read their quotes
+without a second pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import accumulate, compress
 
 from rules.patterns import WordIndex, mostly_lower
 from rules.scan import (
     NO_SCAN,
     ChunkInfo,
-    Completion,
+    Continued,
     Opener,
     Opens,
+    Quote,
     Scan,
     Span,
     Step,
     Word,
-    offsets,
-    spans,
+    first_places,
+    quote_phrase,
 )
 from rules.terms import TermSpec
 from rules.text import match_key, tokens
@@ -50,9 +52,25 @@ _CACHE_LIMIT = 200_000
 # The memos are also bounded in what they hold: the characters of the chunks and
 # next chunks they keep, so many long distinct chunks cannot fill the memory.
 _MEMO_CHARS = 8_000_000
-_FEW_OPENERS = 16  # more distinct phrase-opening chunks in a text: find them in one pass
 _PAIR_LIMIT = 1_000  # remembered next chunks per phrase-opening chunk
 _DASHES = frozenset(" -")
+
+
+class _ChunkMemo(dict[str, ChunkInfo | None]):
+    """Chunk as written -> its analysis; a chunk not seen yet is analysed on look-up.
+
+    So a text's chunks are looked up in one C-level pass, and only new ones
+    cost a Python call: no second pass to find them.
+    """
+
+    __slots__ = ("_analyse",)
+
+    def __init__(self, analyse: Callable[[str], ChunkInfo | None]) -> None:
+        super().__init__()
+        self._analyse = analyse  # stores what it works out in this memo
+
+    def __missing__(self, chunk: str) -> ChunkInfo | None:
+        return self._analyse(chunk)
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,7 @@ class CompiledMatcher:
 
     def __init__(self, terms: Sequence[TermSpec]) -> None:
         index = self._index = WordIndex()
+        self.sources = tuple(spec.source for spec in terms)  # each term as written
         # Single-word terms by pattern; phrases numbered, and by first pattern.
         self._singles: dict[int, list[int]] = {}
         self._phrases: list[_Phrase] = []
@@ -84,7 +103,7 @@ class CompiledMatcher:
         self._could = index.could
         self._stem_size = {pid: len(p.stem) for pid, p in enumerate(index.patterns)}
         self._words: dict[str, frozenset[int]] = {}
-        self._infos: dict[str, ChunkInfo | None] = {}
+        self._infos = _ChunkMemo(self._analyse)
         self._hot: set[ChunkInfo] = set()  # analyses with something in plain, acro or opens
         # What a one-word chunk contributes depends only on the word's patterns (and
         # which acronyms are in capitals): "elektrikli'nin", "elektrikli'1" … share it.
@@ -115,71 +134,54 @@ class CompiledMatcher:
         """The first occurrence of each term in ``text`` (cleaned, see clean_text).
 
         Maps term -> (term, start, end), offsets into ``text``; ``chunks`` is
-        ``text.split(" ")`` when the caller already has it. See rules.scan.spans.
+        ``text.split(" ")`` when the caller already has it. See rules.scan.first_places.
         """
-        found = self.scan(text.split(" ") if chunks is None else chunks, text)
-        chunks = found[1]
-        return {term: (term, *offsets(chunks, place)) for term, place in spans(found).items()}
+        if chunks is None:
+            chunks = text.split(" ")
+        starts = [0, *accumulate(len(chunk) + 1 for chunk in chunks)]
+        found: dict[int, tuple[int, int, int]] = {}
+        places = first_places(self.scan(chunks, text), self.sources)
+        for term, (at, (start, neg_end, *_), _) in places.items():
+            end = starts[at + (-neg_end >> 32)] + (-neg_end & _OFFSET)
+            found[term] = (term, starts[at] + start, end)
+        return found
 
     def scan(self, chunks: list[str], text: str) -> Scan:
         """One pass over a cleaned text given as ``text.split()``: what occurs, and where.
 
         ``text`` is any string with the same letters as the cleaned text
-        (it is only used for the all-capitals test of acronyms).
+        (it is only used for the all-capitals test of acronyms). The chunks
+        with something in them are visited in text order, so the scan also
+        says where they are (see rules.scan.Scan).
         """
         infos = self._infos
-        if self._memo_chars > _MEMO_CHARS:
+        # Room for every chunk of the text first: the analyses it finds stay valid.
+        if self._memo_chars > _MEMO_CHARS or len(infos) + len(chunks) > _CACHE_LIMIT:
             self._forget()
-        # One C-level look-up per chunk; _MISSING marks chunks never analysed.
-        found_infos = list(map(infos.get, chunks, _MISSING_FOREVER))
-        if _MISSING in found_infos:
-            if len(infos) + len(chunks) > _CACHE_LIMIT:
-                self._forget()
-                found_infos = [_MISSING] * len(chunks)
-            at = -1
-            for _ in range(found_infos.count(_MISSING)):
-                at = found_infos.index(_MISSING, at + 1)
-                chunk = chunks[at]
-                info = infos.get(chunk, _MISSING)  # a new chunk seen twice in this text
-                found_infos[at] = self._analyse(chunk) if info is _MISSING else info
-        hot = self._hot.intersection(found_infos)
+        # One C-level look-up per chunk; the memo analyses a chunk it has not seen.
+        found_infos = list(map(infos.__getitem__, chunks))
+        # Where the chunks with a term or a phrase opener are, in text order (in C).
+        hot = list(compress(range(len(found_infos)), map(self._hot.__contains__, found_infos)))
         if not hot:
             return NO_SCAN
         found = 0
         acro = 0
-        crossings: list[tuple[int, tuple[Completion, ...]]] = []
-        opening: list[ChunkInfo] = []
-        for info in hot:
+        crossings: list[tuple[int, tuple[Quote, ...]]] = []
+        last = len(chunks) - 1
+        for at in hot:
+            info: ChunkInfo = found_infos[at]  # type: ignore[assignment]  # hot chunks have one
             found |= info.plain
             if info.acro:
                 acro |= info.acro
-            if info.opens:
-                opening.append(info)
-        if len(opening) > _FEW_OPENERS:
-            wanted = set(opening)
-            places = [at for at, info in enumerate(found_infos) if info in wanted]
-        else:
-            # Most texts open a few phrases: find them by C-level list searches.
-            places = []
-            for info in opening:
-                chunk = info.chunk
-                at = -1
-                for _ in range(chunks.count(chunk)):
-                    at = chunks.index(chunk, at + 1)
-                    places.append(at)
-        last = len(chunks) - 1
-        for at in places:
             # Most phrase openers are followed by a word no phrase continues with.
-            if at == last or found_infos[at + 1] is None:
+            if not info.opens or at == last or found_infos[at + 1] is None:
                 continue
-            info = found_infos[at]
-            assert info is not None
             step = info.pairs.get(chunks[at + 1])
             if step is not None and step[2] is None:  # remembered, and nothing left open
                 found |= step[0]
                 acro |= step[1]
                 if step[3]:
-                    crossings.append((at + 1, step[3]))
+                    crossings.append((at, step[3]))
             else:
                 more, more_acro = self._phrases_from(chunks, found_infos, at, info, crossings)
                 found |= more
@@ -188,7 +190,7 @@ class CompiledMatcher:
         if dropped and mostly_lower(text):
             found |= acro
             dropped = 0
-        return (found, chunks, found_infos, hot, crossings, dropped)
+        return (found, found_infos, hot, crossings, dropped)
 
     def _forget(self) -> None:
         """Drop the chunk analyses and everything remembered with them."""
@@ -204,16 +206,17 @@ class CompiledMatcher:
         found_infos: list[ChunkInfo | None],
         at: int,
         opener: ChunkInfo,
-        crossings: list[tuple[int, tuple[Completion, ...]]],
+        crossings: list[tuple[int, tuple[Quote, ...]]],
     ) -> tuple[int, int]:
         """Terms (plain, needing the acronym test) of the phrases opened by chunk ``at``.
 
         The phrases are followed chunk by chunk. Each step is decided by the
         open phrases and the next chunk alone, so it is remembered on the
-        opener (and on what stays open after it). Where phrases complete
-        goes into ``crossings``.
+        opener (and on what stays open after it). The quotes of the phrases
+        that complete go into ``crossings``, with ``at``: they start there.
         """
         found = acro = 0
+        head = at
         last = len(chunks) - 1
         state: Opener | None = opener
         while state is not None and at < last:
@@ -223,7 +226,7 @@ class CompiledMatcher:
             if nxt is _GAP_INFO:  # a lone dash: the step depends on what follows
                 got: set[int] = set()
                 got_acro: set[int] = set()
-                self._carry(chunks, at + 1, state.trail, state.opens, got, got_acro, crossings)
+                self._carry(chunks, found_infos, head, at + 1, state, got, got_acro, crossings)
                 return found | _bits(got), acro | _bits(got_acro)
             after = chunks[at + 1]
             step = state.pairs.get(after)
@@ -232,7 +235,7 @@ class CompiledMatcher:
             found |= step[0]
             acro |= step[1]
             if step[3]:
-                crossings.append((at + 1, step[3]))
+                crossings.append((head, step[3]))
             state = step[2]
             at += 1
         return found, acro
@@ -241,53 +244,87 @@ class CompiledMatcher:
         """Work out and remember what the phrases open in ``state`` do in the next chunk."""
         got: set[int] = set()
         got_acro: set[int] = set()
-        done: list[Completion] = []
+        done: list[_Done] = []
         more = self._step(info, state.trail, state.opens, got, got_acro, done)
-        step = (
-            _bits(got),
-            _bits(got_acro),
-            Opener(more, info.trail) if more else None,
-            tuple(done),
-        )
+        middle: tuple[ChunkInfo, ...] = ()
+        between = ""
+        if isinstance(state, Continued):
+            head, middle, between = state.head, state.middle, state.between
+        else:
+            assert isinstance(state, ChunkInfo)  # the chunk where the phrases start
+            head = state
+        quoted = self._quotes(done, head, middle, between, info) if done else ()
+        after_opener = None
+        chars = len(after) + 1 + sum(len(quote[3].text) for quote in quoted)
+        if more:
+            between = f"{between}{after} "
+            after_opener = Continued(more, info.trail, head, (*middle, info), between)
+            chars += len(between)
+        step = (_bits(got), _bits(got_acro), after_opener, quoted)
         if len(state.pairs) >= _PAIR_LIMIT:
             state.pairs.clear()
         state.pairs[after] = step
-        self._memo_chars += len(after) + 1
+        self._memo_chars += chars
         return step
 
     def _carry(
         self,
         chunks: list[str],
+        found_infos: list[ChunkInfo | None],
+        head: int,
         at: int,
-        gap: str,
-        opens: Opens,
+        state: Opener,
         found: set[int],
         acro: set[int],
-        crossings: list[tuple[int, tuple[Completion, ...]]],
+        crossings: list[tuple[int, tuple[Quote, ...]]],
     ) -> None:
-        """Continue phrases that reached the end of chunk ``at - 1`` into the next chunks.
+        """Continue the phrases open in ``state`` (from chunk ``head``) from chunk ``at`` on.
 
         The path without memos, for phrases that meet a lone dash chunk; terms
         that complete go into ``found`` or ``acro`` (see :meth:`_step`).
         """
-        infos = self._infos
+        first = found_infos[head]
+        assert first is not None
         count = len(chunks)
+        gap = state.trail
+        opens = state.opens
         while opens:
-            info = infos[chunks[at]] if at < count else None
+            info = found_infos[at] if at < count else None
             dashes = 0
             while info is _GAP_INFO:
                 dashes += 1
                 at += 1
-                info = infos[chunks[at]] if at < count else None
+                info = found_infos[at] if at < count else None
             if info is None:
                 return
             gap += " -" * dashes
-            done: list[Completion] = []
+            done: list[_Done] = []
             opens = self._step(info, gap, opens, found, acro, done)
             if done:
-                crossings.append((at, tuple(done)))
+                # Only chunks of words or dashes lie between: a phrase runs through them.
+                middle = [passed for passed in found_infos[head + 1 : at] if passed is not None]
+                between = "".join(f"{chunk} " for chunk in chunks[head + 1 : at])
+                quoted = self._quotes(done, first, middle, between, info)
+                if quoted:
+                    crossings.append((head, quoted))
             gap = info.trail
             at += 1
+
+    def _quotes(
+        self,
+        done: list[_Done],
+        head: ChunkInfo,
+        middle: Sequence[ChunkInfo],
+        between: str,
+        last: ChunkInfo,
+    ) -> tuple[Quote, ...]:
+        """The quotes of the phrases ``done`` in ``last``, from ``head`` through ``middle``."""
+        sources = self.sources
+        quotes = (
+            quote_phrase(term, sources[term], head, middle, between, last, index, before)
+            for term, index, before in done
+        )
+        return tuple(quote for quote in quotes if quote is not None)
 
     def _step(
         self,
@@ -296,7 +333,7 @@ class CompiledMatcher:
         opens: Opens,
         found: set[int],
         acro: set[int],
-        done: list[Completion],
+        done: list[_Done],
     ) -> Opens:
         """Continue open phrases into the chunk ``info``, entered after ``gap``.
 
@@ -388,19 +425,22 @@ class CompiledMatcher:
         return pids
 
     def _analyse(self, chunk: str) -> ChunkInfo | None:
-        """Work out and memoise what chunk (as written) contributes to a scan."""
-        info = self._analysis(chunk)
-        self._infos[chunk] = info
+        """Work out and memoise what chunk (as written) contributes to a scan.
+
+        None when nothing, _GAP_INFO when it is only dashes.
+        """
         self._memo_chars += len(chunk) + 1
+        key = match_key(chunk)
+        if self._could(key) is None:  # most new chunks: no stem starts a word in them
+            info = self._infos[chunk] = _GAP_INFO if key and not key.strip(" -") else None
+            return info
+        info = self._infos[chunk] = self._analysis(chunk, key)
         if info is not None and (info.plain or info.acro or info.opens):
             self._hot.add(info)
         return info
 
-    def _analysis(self, chunk: str) -> ChunkInfo | None:
-        """What chunk contributes: None when nothing, _GAP_INFO when it is only dashes."""
-        key = match_key(chunk)
-        if self._could(key) is None:
-            return _GAP_INFO if key and not key.strip(" -") else None
+    def _analysis(self, chunk: str, key: str) -> ChunkInfo | None:
+        """What chunk, whose match key is ``key``, contributes (see _analyse)."""
         words: tuple[Word, ...]
         if key.isalnum():
             pids = self._word_pids(key)
@@ -483,12 +523,11 @@ class CompiledMatcher:
 _Lone = tuple[int, int, Opens, frozenset[int]]
 _NONE: frozenset[int] = frozenset()
 _GAP_INFO = ChunkInfo("", "", (), 0, 0, {})
-_MISSING = ChunkInfo("", "", (), 0, 0, {})  # what scan() gets for a chunk not analysed yet
-# The default argument of each infos.get() in scan(). One endless iterator shared by
-# every call: map() takes only as many items as there are chunks, and building a
-# new repeat() each time cost about a tenth of a short text's look-ups.
-_MISSING_FOREVER = repeat(_MISSING)
 _UNKNOWN: tuple[int, bool] = (-1, False)
+# A phrase that _step() completes: (term, index of its last word in the chunk, how
+# many of its words lie in the chunks before).
+_Done = tuple[int, int, int]
+_OFFSET = (1 << 32) - 1  # the offset in the chunk where a quote ends (see rules.scan.Quote)
 
 
 def _bits(terms: set[int]) -> int:

@@ -29,7 +29,8 @@ class WordIndex:
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, list[int]] = {}
         self.acronyms: frozenset[int] = frozenset()
-        self._min_stem = self._max_stem = 1
+        # The first one or two letters of a stem -> the lengths of the stems that start so.
+        self._sizes: dict[str, tuple[int, ...]] = {}
         self.could: Callable[[str], re.Match[str] | None] = _NEVER
 
     def add(self, pattern: WordPattern) -> int:
@@ -47,9 +48,10 @@ class WordIndex:
         self.acronyms = frozenset(
             pid for pid, p in enumerate(self.patterns) if p.mode is Mode.ACRONYM
         )
-        lengths = [len(stem) for stem in self._stems] or [1]
-        self._min_stem = min(lengths)
-        self._max_stem = max(lengths)
+        sizes: dict[str, set[int]] = {}
+        for stem in self._stems:
+            sizes.setdefault(stem[:2], set()).add(len(stem))
+        self._sizes = {head: tuple(sorted(lengths)) for head, lengths in sizes.items()}
         # Every pattern a word satisfies starts with one of these strings at the
         # start of the word: a chunk in which none occurs at a word start has
         # nothing to offer, and the regex (a trie, so ``re`` does not try each
@@ -70,7 +72,13 @@ class WordIndex:
         # out once per word, in one pass from its end, when a stem first needs it.
         chains: set[int] | None = None
         end = len(base)
-        for size in range(self._min_stem, min(end, self._max_stem) + 1):
+        # Only the lengths of stems that start like the word: most words try one or two.
+        sizes = self._sizes.get(base[:1], ())
+        if end > 1:
+            sizes += self._sizes.get(base[:2], ())
+        for size in sizes:
+            if size > end:
+                break
             pids = self._stems.get(base[:size])
             if pids is None:
                 continue

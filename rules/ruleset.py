@@ -10,19 +10,22 @@ from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Literal
 
-from rules.decision import Rule, Target, _compile_decision, compile_pickers
+from rules.decision import (
+    Quoting,
+    Rule,
+    Target,
+    _compile_decision,
+    compile_wanted,
+    first_rule,
+)
 from rules.matcher import CompiledMatcher
 from rules.model import CATEGORY_IDS, CategoryInfo, Classification, Hit, TagInfo
-from rules.scan import NO_SCAN, Place, Scan, spans
+from rules.scan import NO_SCAN, SUMMARY, Place, Scan, first_places
 from rules.terms import TermSpec
 from rules.text import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, clean_chunks, clip
 
 __all__ = ["Rule", "RuleSet", "Target"]
-
-
-_Where = Literal["title", "summary"]
 
 
 class RuleSet:
@@ -52,9 +55,8 @@ class RuleSet:
             sorted(targets, key=lambda t: (kind_rank[t.kind], order.get(t.id, len(order))))
         )
         self._decide = _compile_decision(self._targets)
-        self._only, self._pick = compile_pickers(self._targets)
+        self._fixed, self._pick = compile_wanted(self._targets)
         self._ids = tuple(target.id for target in self._targets)
-        self._hits: dict[tuple[int, int, str], Hit] = {}  # Hit values, shared
         self._by_id = {c.id: c for c in self.categories}
         names: dict[str, tuple[str, str]] = {c.id: (c.name_tr, c.name_en) for c in categories}
         for tag in (*self.topics, *self.entities):
@@ -112,54 +114,61 @@ class RuleSet:
     def _explain(
         self, fired: tuple[int, ...], title: Scan, summary: Scan, all_terms: int
     ) -> dict[str, tuple[Hit, ...]]:
-        """The hits of each fired target: per rule that matches, the words of each term.
+        """The hits of each fired target: the words of the terms of its rules that match.
 
         A term is quoted where it first occurs, in the title if it is there;
         a word already quoted inside a longer hit is not repeated.
         """
-        # Where each term first occurs: in the title if it is there, else in the summary.
-        at = spans(summary, 1)
-        at.update(spans(title, 0))
+        # Where each term first occurs, in the title if it is there.
+        sources = self._matcher.sources
+        first = first_places(summary, sources, SUMMARY)
+        if title[2]:
+            first.update(first_places(title, sources))
         title_terms = title[0]
-        memo = self._hits
+        fixed = self._fixed
+        pick = self._pick
+        ids = self._ids
         out: dict[str, tuple[Hit, ...]] = {}
         for number in fired:
-            # (place, rule, term); sorting these orders hits by text, where they start,
-            # longest first, ties as the rules list them.
-            found: list[tuple[Place, int, int]] = []
-            picks = self._only[number] or self._pick[number](title_terms, all_terms)
-            for order, terms, title_only in picks:
-                for term in terms.intersection(at):
-                    place = at[term]
-                    if not (title_only and place[0]):
-                        found.append((place, order, term))
-            if len(found) == 1:  # the most common case: nothing to sort or skip
-                (where, _, (_, _, words)), _, term = found[0]
-                key = (term, where, words)
-                out[self._ids[number]] = (memo.get(key) or self._hit(key),)
+            anywhere, title_only, rules = fixed[number] or pick[number](title_terms, all_terms)
+            terms = anywhere.intersection(first)
+            if title_only:  # rare: terms of rules that only look at the title
+                in_title = [
+                    term for term in title_only.intersection(first) if first[term][0] < SUMMARY
+                ]
+                terms = terms.union(in_title)
+            if len(terms) == 1:  # the most common case: one term, one hit
+                (term,) = terms
+                out[ids[number]] = (first[term][2],)
                 continue
-            found.sort()
-            kept: list[Hit] = []
-            reach = [1, 1]  # -end of the longest hit quoted so far, per text
-            for (where, ci, (_, neg_end, words)), _, term in found:
-                # Skip words already quoted inside a longer hit ("üretim" in "batarya üretimi");
-                # a term several rules name is quoted once.
-                neg_end -= ci << 32  # -end from the start of the text
-                if neg_end >= reach[where]:
-                    continue
-                reach[where] = neg_end
-                key = (term, where, words)
-                kept.append(memo.get(key) or self._hit(key))
-            out[self._ids[number]] = tuple(kept)
+            hits: list[Hit] = []
+            reach = -1  # where the longest hit quoted so far ends: words inside it are skipped
+            for place in sorted(map(first.__getitem__, terms)):
+                at, quote, hit = place
+                end = (at << 32) - quote[1]
+                if end > reach:
+                    reach = end
+                    hits.append(hit)
+                    shown = place
+                elif end == reach and shown[0] == at and shown[1][0] == quote[0]:
+                    # The same words as the last hit: quote the term of the earlier rule.
+                    shown = _tie(rules, hits, shown, place)
+            out[ids[number]] = tuple(hits)
         return out
 
-    def _hit(self, key: tuple[int, int, str]) -> Hit:
-        """The Hit for (term, 0 title / 1 summary, text), made once and shared."""
-        term, place, text = key
-        if len(self._hits) >= _HIT_MEMO_LIMIT:
-            self._hits.clear()
-        hit = self._hits[key] = Hit(self._terms[term].source, _PLACES[place], text)
-        return hit
+
+def _tie(rules: Sequence[Quoting], hits: list[Hit], shown: Place, place: Place) -> Place:
+    """The last hit, ``shown``, or the same words as ``place`` if an earlier rule quotes it.
+
+    Two terms quoted with the very same words are shown once, as the term
+    of the rule that comes first (rare, so not worked out in advance).
+    """
+    at, quote, hit = place
+    in_summary = at >= SUMMARY
+    if first_rule(rules, quote[2], in_summary) >= first_rule(rules, shown[1][2], in_summary):
+        return shown
+    hits[-1] = hit
+    return place
 
 
 _NO_MATCHES: Mapping[str, tuple[Hit, ...]] = MappingProxyType({})
@@ -198,11 +207,11 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
 
     def items(self) -> ItemsView[str, tuple[Hit, ...]]:
         """(id, hits) of every target that fired, in order."""
-        return self._all().items()
+        hits = self._hits
+        if hits is None:  # what ingest reads first: one call less than _all()
+            rules, fired, title, summary, all_terms = self._args
+            hits = self._hits = rules._explain(fired, title, summary, all_terms)
+        return hits.items()
 
     def __repr__(self) -> str:
         return repr(self._all())
-
-
-_PLACES: tuple[_Where, _Where] = ("title", "summary")
-_HIT_MEMO_LIMIT = 50_000

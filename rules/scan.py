@@ -5,41 +5,50 @@ what lies between two spaces of the cleaned text). It memoises per chunk, as
 written, a :class:`ChunkInfo`: the terms complete inside the chunk as
 bitmasks for the rule logic, and *where* inside the chunk each one first
 occurs for explanations; phrases that run on past the chunk's end are
-followed with remembered :data:`Step`\\ s, which also say where in the next
-chunk each phrase ends.
+followed with remembered :data:`Step`\\ s, which also record the
+:data:`Quote` of each phrase they complete (where it starts and ends, and
+its words).
 
 One pass over a text gives a :data:`Scan`: the terms found (a bitmask), the
 chunk analyses in text order and the phrases completed across chunks.
-:func:`spans` turns that record into the place of the first occurrence of
-each term without reading the text again: that is all an explanation needs.
+:func:`first_places` turns that record into the place where each term first
+occurs, with its words, without reading the text again: that is all an
+explanation needs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rules.model import Hit
+
 __all__ = [
     "NO_SCAN",
+    "SUMMARY",
     "ChunkInfo",
-    "Completion",
+    "Continued",
     "Opener",
     "Place",
+    "Quote",
     "Scan",
     "Span",
     "Step",
-    "offsets",
-    "spans",
+    "first_places",
+    "quote_phrase",
 ]
 
-# A phrase completed in a chunk after the one it started in: (term, index of its
-# last word in that chunk, how many of its words lie in the chunks before).
-Completion = tuple[int, int, int]
+# One occurrence of a term: (start, -(k << 32 | end), term, its Hit in a title, its
+# Hit in a summary). Start and end are offsets in the chunk where it starts, or, for
+# a phrase that runs into the k-th next chunk, the end is an offset in that chunk.
+# Sorted with the index of the chunk where it starts, quotes fall in text order, a
+# longer one first.
+Quote = tuple[int, int, int, Hit, Hit]
 # Open phrases: the pattern the next word must satisfy -> (phrase, step, needs the
 # text-wide acronym test) for each phrase waiting for it.
 Opens = dict[int, list[tuple[int, int, bool]]]
 # (start, end, pattern ids) of one word inside a chunk.
 Word = tuple[int, int, frozenset[int]]
-Span = tuple[int, int]  # (start, end) of a term's words: offsets in a chunk, or places
-# Where a term first occurs (see spans()): (which text, chunk index, (start, -end, the words)).
-Place = tuple[int, int, tuple[int, int, str]]
+Span = tuple[int, int]  # (start, end) of a term's words in a chunk
 
 
 class Opener:
@@ -55,9 +64,34 @@ class Opener:
         self.pairs: dict[str, Step] = {}
 
 
+class Continued(Opener):
+    """Phrases still open one or more chunks after the chunk they started in.
+
+    One is made per remembered step, so it is reached from one sequence of
+    chunks only and knows it: the chunk where the phrases started, the whole
+    chunks they ran through since, and those chunks' text, each followed by
+    a space. So a step from here can quote the phrases it completes.
+    """
+
+    __slots__ = ("between", "head", "middle")
+
+    def __init__(
+        self,
+        opens: Opens,
+        trail: str,
+        head: ChunkInfo,
+        middle: tuple[ChunkInfo, ...],
+        between: str,
+    ) -> None:
+        super().__init__(opens, trail)
+        self.head = head
+        self.middle = middle
+        self.between = between
+
+
 # What open phrases do in one next chunk: (terms complete, terms needing the
-# acronym test, phrases still open after it, where the completed ones end).
-Step = tuple[int, int, "Opener | None", tuple[Completion, ...]]
+# acronym test, phrases still open after it, quotes of the completed ones).
+Step = tuple[int, int, "Opener | None", tuple[Quote, ...]]
 
 
 class ChunkInfo(Opener):
@@ -100,112 +134,107 @@ class ChunkInfo(Opener):
         self.spans = spans
         # (phrase, step) -> walk result when a phrase continues into this chunk.
         self.cont: dict[tuple[int, int], tuple[int, bool] | None] = {}
-        # The spans with their words, once an explanation has read them (see spans()).
-        self.quoted: tuple[tuple[int, tuple[int, int, str]], ...] | None = None
-
-
-_FEW_HOT = 16  # more distinct chunks with terms: find where each first occurs in one pass
+        # The spans as quotes, once an explanation has read them (see first_places()).
+        self.quoted: tuple[Quote, ...] | None = None
 
 
 # One pass of the matcher over a text (CompiledMatcher.scan): (terms found, bit n
-# for term n; the chunks; the analysis of each chunk in text order; the distinct
-# analyses that hold a term or open a phrase; (chunk index, phrases completed there
-# that started in an earlier chunk) each; acronyms seen in a text in capitals, which
-# do not count). A plain tuple: two are made per classified item, and building a
-# class instance cost a twentieth of the whole classification.
+# for term n; the analysis of each chunk in text order; the indices of the chunks
+# that hold a term or open a phrase, in order; (index of the chunk where they start,
+# quotes) of the phrases completed in a later chunk; acronyms seen in a text in
+# capitals, which do not count). A plain tuple: two are made per classified item,
+# and building a class instance cost a twentieth of the whole classification.
 Scan = tuple[
     int,
-    list[str],
     list[ChunkInfo | None],
-    set[ChunkInfo],
-    list[tuple[int, tuple[Completion, ...]]],
+    list[int],
+    list[tuple[int, tuple[Quote, ...]]],
     int,
 ]
-NO_SCAN: Scan = (0, [], [], set(), [], 0)  # what a text without terms gives
+NO_SCAN: Scan = (0, [], [], [], 0)  # what a text without terms gives
 
 
-def spans(scan: Scan, where: int = 0) -> dict[int, Place]:
-    """Term -> (where, chunk index, (start, -end, words)) of its first occurrence.
+# (chunk index, quote, its Hit in that text): where a quote is. The summary's chunk
+# indices are raised by SUMMARY, so its places sort after the title's.
+Place = tuple[int, Quote, Hit]
+SUMMARY = 1 << 20
 
-    For every term the scan found. "First" is by the chunk where the
-    occurrence starts; inside a chunk a single-word term comes before a
-    phrase, then phrases by where they start. Start and end are offsets in
-    that chunk, and the end of a phrase that runs into the ``k``-th next
-    chunk is ``k << 32 | offset`` there: places sort in text order (the end
-    is negated so that, sorted, a longer hit comes first), and most are the
-    chunk's own memoised ``(start, -end, words)``, so a pass over a text
-    builds one small tuple per term. ``where`` is put first as it is given
-    (explanations pass 0 for the title, 1 for the summary).
+
+def first_places(scan: Scan, sources: Sequence[str], base: int = 0) -> dict[int, Place]:
+    """Term -> the place where it first occurs in the scanned text, for every term found.
+
+    Inside a chunk a single word comes before a phrase, then phrases by
+    where they start (each chunk's quotes say so); a phrase across chunks
+    never beats a word of the chunk it starts in. Acronyms the scan
+    dropped have no place. ``base`` (0 or SUMMARY) is added to the chunk
+    indices and says which Hit to take; ``sources`` are the terms as
+    written, for the Hits.
     """
-    terms, chunks, infos, hot_infos, crossings, dropped = scan
-    if not terms:
-        return {}
-    # Where each analysis first occurs, latest first: the earliest chunk's spans win.
-    if len(hot_infos) > _FEW_HOT:
-        # One pass in C: earlier positions overwrite later ones.
-        first_at = dict(zip(reversed(infos), range(len(infos) - 1, -1, -1), strict=True))
-        order = sorted(map(first_at.__getitem__, hot_infos), reverse=True)
-    else:
-        order = sorted(map(infos.index, hot_infos), reverse=True)
-    found: dict[int, Place] = {}
-    for ci in order:
-        info = infos[ci]
-        assert info is not None
-        quoted = info.quoted
+    _, infos, hot, crossings, dropped = scan
+    hit = 4 if base else 3  # the index of the Hit for this text in a quote
+    first: dict[int, Place] = {}
+    for at in reversed(hot):  # the last first: an earlier chunk overwrites a later one
+        quoted = infos[at].quoted  # type: ignore[union-attr]  # hot chunks have analyses
         if quoted is None:
-            quoted = info.quoted = _quoted(info)
-        for term, span in quoted:
-            found[term] = (where, ci, span)
-    for ci, completions in crossings:
-        last = infos[ci]
-        assert last is not None
-        for term, wi, before in completions:
-            first = ci - 1  # walk back to the chunk where the phrase starts
-            head = infos[first]
-            assert head is not None  # a phrase runs through chunks of words or dashes
-            while len(head.words) < before:  # only a chunk of dashes has fewer words
-                before -= len(head.words)
-                first -= 1
-                head = infos[first]
-                assert head is not None
-            if term in head.singles:
-                continue  # the same term as one word of that chunk comes first
-            start = head.words[len(head.words) - before][0]
-            known = found.get(term)
-            if known is None or (known[1], known[2][0]) > (first, start):
-                end = last.words[wi][1]
-                words = f"{' '.join(chunks[first:ci])[start:]} {last.chunk[:end]}"
-                found[term] = (where, first, (start, -((ci - first) << 32 | end), words))
+            quoted = _quoted(infos[at], sources)  # type: ignore[arg-type]
+        at += base
+        for quote in quoted:
+            first[quote[2]] = (at, quote, quote[hit])  # type: ignore[assignment]
+    for at, quotes in crossings:
+        at += base
+        for quote in quotes:
+            place = (at, quote, quote[hit])
+            known = first.get(quote[2])
+            if known is None or place < known:
+                first[quote[2]] = place  # type: ignore[assignment]
     if dropped:
-        for term in [term for term in found if dropped >> term & 1]:
-            del found[term]
-    return found
+        for term in [term for term in first if dropped >> term & 1]:
+            del first[term]
+    return first
 
 
-def _quoted(info: ChunkInfo) -> tuple[tuple[int, tuple[int, int, str]], ...]:
-    """(term, (start, -end, words)) of each term's first occurrence inside the chunk.
+def _quoted(info: ChunkInfo, sources: Sequence[str]) -> tuple[Quote, ...]:
+    """The quote of each term's first occurrence inside the chunk, kept on its analysis.
 
-    Made on the first explanation that reads the chunk and kept on its
-    analysis, so the words of a chunk met again are not sliced again and
-    their hash, which looks up the Hit, is computed once.
+    Made on the first explanation that reads the chunk, so the words of a
+    chunk met again are not sliced again nor its Hits made again.
     """
     if info.spans is None:
         start, end, _ = info.words[0]
-        span = (start, -end, info.chunk[start:end])
-        return tuple((term, span) for term in info.singles)
-    return tuple(
-        (term, (start, -end, info.chunk[start:end])) for term, (start, end) in info.spans.items()
+        spans = dict.fromkeys(info.singles, (start, end))
+    else:
+        spans = info.spans
+    info.quoted = tuple(
+        _quote(term, sources[term], start, end, info.chunk[start:end])
+        for term, (start, end) in spans.items()
     )
+    return info.quoted
 
 
-def offsets(chunks: list[str], place: Place) -> tuple[int, int]:
-    """(start, end) of a place (see :func:`spans`) as offsets in ``" ".join(chunks)``."""
-    _, first, (start, neg_end, _) = place
-    last = first + (-neg_end >> 32)
-    return (
-        sum(map(len, chunks[:first])) + first + start,
-        sum(map(len, chunks[:last])) + last + (-neg_end & _OFFSET),
-    )
+def _quote(term: int, source: str, start: int, end: int, words: str) -> Quote:
+    return (start, -end, term, Hit(source, "title", words), Hit(source, "summary", words))
 
 
-_OFFSET = (1 << 32) - 1
+def quote_phrase(
+    term: int,
+    source: str,
+    head: ChunkInfo,
+    middle: Sequence[ChunkInfo],
+    between: str,
+    last: ChunkInfo,
+    index: int,
+    before: int,
+) -> Quote | None:
+    """The quote of a phrase from ``head`` through ``middle`` to word ``index`` of ``last``.
+
+    ``before`` of its words lie before ``last``; ``between`` is the text of
+    ``middle``. None when ``head`` holds the term as one word: that
+    occurrence comes first, and the phrase is never quoted.
+    """
+    if term in head.singles:
+        return None
+    before -= sum(len(info.words) for info in middle)  # a chunk of dashes has none
+    start = head.words[len(head.words) - before][0]
+    end = last.words[index][1]
+    words = f"{head.chunk[start:]} {between}{last.chunk[:end]}"
+    return _quote(term, source, start, (len(middle) + 1) << 32 | end, words)

@@ -163,3 +163,33 @@ def test_bundled_rules_have_the_promised_tags() -> None:
         "tesla",
         "byd",
     } <= entities
+
+
+TIE_RULES = """
+categories:
+  - id: battery-manufacturing
+    name: {tr: a, en: a}
+    terms: [üretim]
+  - id: ev-manufacturing
+    name: {tr: b, en: b}
+    rules:
+      - any: [üret*]
+      - any: [üretim]
+  - id: competition
+    name: {tr: c, en: c}
+    rules:
+      - any: [üretim]
+      - any: [üret*]
+"""
+
+
+def test_words_two_terms_match_are_quoted_once_as_the_earlier_rules_term(
+    rules_file: Callable[[str], Path],
+) -> None:
+    # "üretim" is numbered before "üret*" (it comes first in the file), but in
+    # ev-manufacturing the rule naming "üret*" comes first, and that decides.
+    rules = TIE_RULES + filler("battery-manufacturing", "ev-manufacturing", "competition")
+    result = load_rules(rules_file(rules)).classify("Üretim başladı", "seri üretim")
+    assert result.matches["ev-manufacturing"] == (Hit("üret*", "title", "Üretim"),)
+    assert result.matches["competition"] == (Hit("üretim", "title", "Üretim"),)
+    assert result.matches["battery-manufacturing"] == (Hit("üretim", "title", "Üretim"),)
