@@ -29,6 +29,7 @@ class FailureKind(StrEnum):
     TOO_LONG = "too_long"
     MIGRATED = "migrated"
     THREAD_GONE = "thread_gone"  # a forum topic that was deleted (bot.delivery.threads)
+    THREAD_CLOSED = "thread_closed"  # a forum topic closed to the bot, for now
     PERMANENT = "permanent"  # any other 400
 
 

@@ -12,6 +12,10 @@ A topic deleted in Telegram answers "message thread not found": the worker
 sends the message again to General, and `forget_gone_topic` forgets the topic
 and queues one notice for the chat (the forget is conditional, so a second
 failure, here or on another replica, queues no second notice).
+
+A closed topic answers "TOPIC_CLOSED" when the bot may not manage topics (an
+admin took that right away): the message goes to General too, but the topic is
+kept, since an admin may reopen it and its alerts then go there again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # What Telegram answers for a message to a topic that no longer exists.
 GONE_MARKERS = ("message thread not found", "topic_deleted", "topic_id_invalid")
+# ... and to a topic that is closed to the bot.
+CLOSED_MARKER = "topic_closed"
 
 
 def thread_for(row: Delivery) -> int | None:
@@ -55,6 +61,11 @@ def is_thread_gone(description: str) -> bool:
     """Whether Telegram's error says the message's topic is gone."""
     lowered = description.lower()
     return any(marker in lowered for marker in GONE_MARKERS)
+
+
+def is_thread_closed(description: str) -> bool:
+    """Whether Telegram's error says the message's topic is closed to the bot."""
+    return CLOSED_MARKER in description.lower()
 
 
 async def forget_gone_topic(storage: Storage, row: Delivery, thread_id: int, now: datetime) -> bool:

@@ -63,6 +63,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# Failures of a message to a forum topic that the same message survives in General.
+_TOPIC_FAILURES = frozenset({FailureKind.THREAD_GONE, FailureKind.THREAD_CLOSED})
 
 
 class Sender(Protocol):
@@ -327,12 +329,16 @@ class DeliveryWorker:
                 try:
                     message_id = await self._send(chat_id, chat_type, message, first=number == 0)
                 except SendFailure as failure:
-                    if thread is None or failure.kind is not FailureKind.THREAD_GONE:
+                    if thread is None or failure.kind not in _TOPIC_FAILURES:
                         raise
-                    # The topic was deleted: General from now on, and the admins are told.
-                    await self._write(
-                        forget_gone_topic, self.storage, chosen[0], thread, self.clock.now()
-                    )
+                    if failure.kind is FailureKind.THREAD_GONE:
+                        # The topic was deleted: General from now on, and the admins are told.
+                        await self._write(
+                            forget_gone_topic, self.storage, chosen[0], thread, self.clock.now()
+                        )
+                    else:
+                        # Closed: General for this message; the topic is kept for when it reopens.
+                        log.info("chat %s: topic %s is closed; sent to General", chat_id, thread)
                     thread = None
                     message = replace(message, thread_id=None)
                     message_id = await self._send(

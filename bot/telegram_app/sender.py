@@ -12,7 +12,7 @@ from telegram.ext import ExtBot
 
 from bot.delivery.failures import FailureKind, SendFailure
 from bot.delivery.render import RenderedMessage
-from bot.delivery.threads import is_thread_gone
+from bot.delivery.threads import is_thread_closed, is_thread_gone
 from bot.telegram_app.limiter import PACED
 
 _BLOCKED = (
@@ -64,6 +64,8 @@ def classify_error(error: Exception) -> SendFailure:
     if isinstance(error, BadRequest):
         if is_thread_gone(text):
             return SendFailure(FailureKind.THREAD_GONE, text)
+        if is_thread_closed(text):
+            return SendFailure(FailureKind.THREAD_CLOSED, text)
         if "chat not found" in lowered or _NOT_CHANNEL_ADMIN in lowered:
             return SendFailure(FailureKind.CHAT_GONE, text)
         if "can't parse entities" in lowered or "unsupported start tag" in lowered:

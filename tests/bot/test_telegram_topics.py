@@ -161,6 +161,44 @@ async def test_a_deleted_topic_falls_back_to_general_with_one_notice(
     assert len(h.tg.topics[FORUM]) == 1
 
 
+async def test_a_closed_topic_sends_to_general_and_keeps_the_topic_for_when_it_reopens(
+    h: Harness,
+) -> None:
+    await forum_following(h, "regulation", lang="en")
+    await h.command(FORUM, "/topics on", **in_forum(lang="en"))
+    thread = thread_of(h, "Regulation")
+    # A bot that may manage topics still posts in a closed one, as Telegram allows.
+    h.tg.close_topic(FORUM, thread)
+    await h.publish(REGULATION)
+    [alert] = await h.wait_alerts(FORUM, 1)
+    assert alert.thread_id == thread
+
+    # An admin takes that right away: the closed topic refuses, General gets the alert.
+    h.tg.admin_rights[(FORUM, h.tg.bot_id)] = {"can_manage_topics": False}
+    await h.publish(REGULATION_2)
+    alerts = await h.wait_alerts(FORUM, 2)
+    assert "lisans" in alerts[1].plain_text and alerts[1].thread_id is None
+    refused = [c for c in h.tg.calls_of("sendMessage") if not c.ok]
+    assert refused and "TOPIC_CLOSED" in str(refused[-1].response)
+    # Nothing forgotten and nobody told: the topic is only closed.
+    assert await h.storage.chat_topics(FORUM) == {"regulation": (thread, "Regulation")}
+    assert not notices(h, "was deleted")
+
+    h.tg.close_topic(FORUM, thread, closed=False)
+    await h.publish(REGULATION_3)
+    alerts = await h.wait_alerts(FORUM, 3)
+    assert "yürürlüğe" in alerts[2].plain_text and alerts[2].thread_id == thread
+
+
+def test_telegram_errors_about_topics_are_told_apart() -> None:
+    assert classify_error(BadRequest("Bad Request: TOPIC_CLOSED")).kind is (
+        FailureKind.THREAD_CLOSED
+    )
+    assert classify_error(BadRequest("Bad Request: message thread not found")).kind is (
+        FailureKind.THREAD_GONE
+    )
+
+
 @pytest.mark.parametrize(
     ("lang", "private", "not_forum"),
     [

@@ -706,6 +706,7 @@ class FakeTelegram:
         #: Forum supergroups (``make_forum``) and their live topics: thread id -> name.
         self.forums: set[int] = set()
         self.topics: dict[int, dict[int, str]] = {}
+        self.closed_topics: set[tuple[int, int]] = set()
         #: Rights of one administrator overridden, by (chat_id, user_id).
         self.admin_rights: dict[tuple[int, int], dict[str, bool]] = {}
 
@@ -1224,6 +1225,13 @@ class FakeTelegram:
     def delete_topic(self, chat_id: int, thread_id: int) -> None:
         """A user deletes a topic: messages to it answer "message thread not found"."""
         self.topics.get(chat_id, {}).pop(thread_id, None)
+
+    def close_topic(self, chat_id: int, thread_id: int, *, closed: bool = True) -> None:
+        """An admin closes (or reopens) a topic: only members who may manage topics post there."""
+        if closed:
+            self.closed_topics.add((chat_id, thread_id))
+        else:
+            self.closed_topics.discard((chat_id, thread_id))
 
     # ----------------------------------------------------------------- faults
 
@@ -1797,10 +1805,15 @@ class FakeTelegram:
 
     def _check_thread(self, chat_id: int, params: dict[str, Any]) -> None:
         thread = params.get("message_thread_id")
-        if thread is not None and _as_int(thread, "message thread id") not in self.topics.get(
-            chat_id, {}
-        ):
+        if thread is None:
+            return
+        thread_id = _as_int(thread, "message thread id")
+        if thread_id not in self.topics.get(chat_id, {}):
             raise _ApiError(400, "Bad Request: message thread not found")
+        if (chat_id, thread_id) in self.closed_topics and not self._member_json(
+            chat_id, self.bot_id
+        ).get("can_manage_topics"):
+            raise _ApiError(400, "Bad Request: TOPIC_CLOSED")
 
     async def _m_createForumTopic(self, params: dict[str, Any]) -> Any:
         chat_id = self._chat_id(params)
