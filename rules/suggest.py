@@ -137,6 +137,10 @@ class Suggestion:
     recall: float
     f1: float
     f1_before: float
+    # Items of the category (caught or missed) whose text has the term: a term
+    # many of them share is likelier to hold on news not yet seen than one that
+    # only repeats the wording of the item it fixes.
+    shared: int = 0
 
     def to_json(self) -> dict[str, object]:
         """Plain JSON form."""
@@ -149,6 +153,7 @@ class Suggestion:
             "recall": round(self.recall, 4),
             "f1": round(self.f1, 4),
             "f1_before": round(self.f1_before, 4),
+            "shared": self.shared,
         }
 
 
@@ -280,7 +285,7 @@ def suggest_terms(
             p, r, f1 = _prf(tp2, fp2, fn2)
             # Among equals, a term shared by more of the category's items is more general.
             shared = sum(h and category in i.gold for h, i in zip(hit, items, strict=True))
-            suggestion = Suggestion(category, term, fixes, new_false, p, r, f1, f1_before)
+            suggestion = Suggestion(category, term, fixes, new_false, p, r, f1, f1_before, shared)
             scored.append((suggestion, shared))
         # Among equals a two-word phrase is the safer term on unseen text.
         scored.sort(key=lambda x: (-x[0].f1, -x[0].fixes, x[0].new_false, -x[1], *_order(x[0])))
@@ -298,11 +303,15 @@ def format_suggestions(suggestions: Mapping[str, Sequence[Suggestion]]) -> str:
             lines.append(f"{category}: no term would fix a miss")
             continue
         lines.append(f"{category} (F1 now {found[0].f1_before:.3f})")
-        header = f"{'term':<32} {'fixes':>5} {'false':>5} {'prec':>6} {'recall':>6} {'F1':>6}"
+        header = (
+            f"{'term':<32} {'fixes':>5} {'false':>5} {'prec':>6} {'recall':>6} {'F1':>6} {'in':>4}"
+        )
         lines.append(f"  {header}")
         for s in found:
             lines.append(
                 f"  {s.term:<32} {s.fixes:5d} {s.new_false:5d} "
-                f"{s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f}"
+                f"{s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.shared:4d}"
             )
+    if any(suggestions.values()):
+        lines += ["", "in: how many of the category's items have the term (more is more general)"]
     return "\n".join(lines)

@@ -103,10 +103,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Per category, words and two-word phrases of the labelled texts that would fix "
             "the most misses if added as an 'any' term, with the precision and recall the "
-            "category would then have on this corpus. Nothing is changed."
+            "category would then have on these corpora (pooled) and how many of its items "
+            "share the term. Nothing is changed."
         ),
     )
-    sug.add_argument("corpus", help="JSON Lines file with id, title, summary, gold, also_ok")
+    sug.add_argument(
+        "corpus",
+        nargs="+",
+        help="JSON Lines files with id, title, summary, gold, also_ok (pooled; several "
+        "rounds together favour terms that hold across them)",
+    )
     sug.add_argument("--rules", metavar="FILE", help=f"rules file (default: ${RULES_ENV})")
     sug.add_argument("--top", type=int, default=10, help="terms per category (default 10)")
     sug.add_argument(
@@ -218,9 +224,12 @@ def cmd_suggest_terms(args: argparse.Namespace) -> int:
     ruleset = _load(args.rules, sys.stderr)
     if ruleset is None:
         return 2
-    items = _read_corpus(args.corpus)
-    if items is None:
-        return 2
+    items: list[dict[str, object]] = []
+    for path in args.corpus:
+        read = _read_corpus(path)
+        if read is None:
+            return 2
+        items.extend(read)
     found = suggest_terms(ruleset, items, top=max(args.top, 1), categories=args.category)
     if args.json:
         out = {cat: [s.to_json() for s in terms] for cat, terms in found.items()}

@@ -131,6 +131,34 @@ def test_cli_table_and_json(
     assert top["precision"] == 1.0 and top["recall"] == 1.0 and top["fixes"] == 2
 
 
+def test_cli_pools_several_corpora_and_says_how_many_items_share_a_term(
+    rules_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # One miss per file: only the pooled files show "gunes arabasi" fixing both.
+    first, second = tmp_path / "round1.jsonl", tmp_path / "round2.jsonl"
+    first.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in ITEMS[:2]), "utf-8")
+    second.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in ITEMS[2:]), "utf-8")
+    base = ["suggest-terms", "--rules", str(rules_file), "--category", "competition", "--json"]
+
+    assert _run([*base, str(first), str(second)], monkeypatch) == 0
+    top = json.loads(capsys.readouterr().out)["competition"][0]
+    assert (top["term"], top["fixes"], top["shared"]) == ("gunes arabasi", 2, 2)
+
+    assert _run([*base, str(first)], monkeypatch) == 0
+    alone = json.loads(capsys.readouterr().out)["competition"]
+    assert all(s["fixes"] == 1 for s in alone)
+
+    table_argv = [a for a in base if a != "--json"]
+    assert _run([*table_argv, str(first), str(second)], monkeypatch) == 0
+    table = capsys.readouterr().out
+    row = next(line for line in table.splitlines() if line.strip().startswith("gunes arabasi"))
+    assert row.split()[-1] == "2"
+    assert "in: how many of the category's items have the term" in table
+
+
 def test_cli_unreadable_corpus(
     rules_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
