@@ -207,11 +207,7 @@ class _LazyMatches(Mapping[str, tuple[Hit, ...]]):
 
     def items(self) -> ItemsView[str, tuple[Hit, ...]]:
         """(id, hits) of every target that fired, in order."""
-        hits = self._hits
-        if hits is None:  # what ingest reads first: one call less than _all()
-            rules, fired, title, summary, all_terms = self._args
-            hits = self._hits = rules._explain(fired, title, summary, all_terms)
-        return hits.items()
+        return self._all().items()
 
     def __repr__(self) -> str:
         return repr(self._all())
