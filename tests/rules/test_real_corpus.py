@@ -42,6 +42,7 @@ FLOORS = {
     "round4.jsonl": 0.95,
     "round5.jsonl": 0.88,
     "round6.jsonl": 0.83,
+    "round7.jsonl": 0.91,
 }
 
 

@@ -23,7 +23,13 @@ CATS = {
 # Files of one labeller's blind labels: id and labels, no text.
 LABELS_ONLY = re.compile(r"(extra_|round\d_)?labels_[A-Z]\.jsonl")
 # The items as the second labeller saw them: text only.
-UNLABELLED = {"extra_items.jsonl", "round4_items.jsonl", "round5_items.jsonl", "round6_items.jsonl"}
+UNLABELLED = {
+    "extra_items.jsonl",
+    "round4_items.jsonl",
+    "round5_items.jsonl",
+    "round6_items.jsonl",
+    "round7_items.jsonl",
+}
 # Each round's id letter and the labellers whose blind labels its items record.
 PAIRS = {
     "r": [{"A", "B"}],
@@ -31,6 +37,7 @@ PAIRS = {
     "y": [{"D", "E"}, {"F", "E"}],
     "z": [{"G", "E"}, {"H", "E"}],
     "w": [{"J", "E"}, {"K", "E"}],
+    "v": [{"L", "Q"}, {"M", "R"}, {"P", "N"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -46,7 +53,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[rwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[rvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
