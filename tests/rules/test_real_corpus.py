@@ -43,6 +43,7 @@ FLOORS = {
     "round5.jsonl": 0.88,
     "round6.jsonl": 0.83,
     "round7.jsonl": 0.91,
+    "round8.jsonl": 0.93,
 }
 
 

@@ -29,6 +29,8 @@ UNLABELLED = {
     "round5_items.jsonl",
     "round6_items.jsonl",
     "round7_items.jsonl",
+    "round8_items.jsonl",
+    "round9_items.jsonl",
 }
 # Each round's id letter and the labellers whose blind labels its items record.
 PAIRS = {
@@ -38,6 +40,8 @@ PAIRS = {
     "z": [{"G", "E"}, {"H", "E"}],
     "w": [{"J", "E"}, {"K", "E"}],
     "v": [{"L", "Q"}, {"M", "R"}, {"P", "N"}],
+    "u": [{"S", "U"}, {"T", "V"}],
+    "t": [{"W", "Y"}, {"X", "Z"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -53,7 +57,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[rvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[rtuvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
