@@ -44,6 +44,7 @@ FLOORS = {
     "round6.jsonl": 0.83,
     "round7.jsonl": 0.91,
     "round8.jsonl": 0.93,
+    "round9.jsonl": 0.85,
 }
 
 
