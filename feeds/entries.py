@@ -51,6 +51,9 @@ class Entry:
     published: datetime | None
     title_key: str
     identities: tuple[str, ...] = field(default=())
+    #: False when the feed gave no title and ``title`` is the summary's start:
+    #: rules anchored to a headline must not read a lead sentence as one.
+    has_title: bool = True
 
 
 def _hash_identity(key: str, date_text: str) -> str:
@@ -84,6 +87,7 @@ def make_entry(
     canon = canonical_link(abs_link)
     text_title = to_text(title, title_kind)
     text_summary = to_text(summary, summary_kind)[:MAX_SUMMARY_CHARS]
+    has_title = bool(text_title)
     if not text_title:
         text_title = text_summary[:120]
     if not text_title and abs_link is None:
@@ -113,4 +117,5 @@ def make_entry(
         published=published,
         title_key=key,
         identities=tuple(identities),
+        has_title=has_title,
     )

@@ -376,8 +376,10 @@ class OutcomeWriter:
         self, feed: FeedRow, entry: Entry, rules: RuleSet
     ) -> tuple[tuple[str, ...], dict[str, Any]]:
         # Off the event loop, within a time budget: a hostile title must
-        # not stall replies, delivery or /healthz.
-        result = await self.classifier.classify(rules, entry.title, entry.summary, feed.language)
+        # not stall replies, delivery or /healthz. A title borrowed from the
+        # summary is not a headline: classify the summary alone.
+        title = entry.title if entry.has_title else ""
+        result = await self.classifier.classify(rules, title, entry.summary, feed.language)
         if isinstance(result, NotClassified):
             log.warning(
                 "feed %s: entry %s stored uncategorised: %s",

@@ -186,3 +186,19 @@ async def test_a_failed_store_is_the_feeds_error_and_backs_off(
     assert broken.next_poll_at is not None and broken.next_poll_at > now
     later = [f.id for f in await rig.storage.claim_due_feeds(broken.next_poll_at)]
     assert "b" in later
+
+
+async def test_an_entry_without_a_title_is_classified_on_its_summary_alone(rig: Rig) -> None:
+    """The alert borrows the summary's start as a title, but headline rules do not read it."""
+    lead = (
+        "Turkey’s Automobile Enterprise Group (TOGG) has launched an eco-friendly"
+        " SIRO Silk Road battery producing company."
+    )
+    await rig.poll()
+    rig.feeds.add_entry("/a.xml", FeedItem("", guid="untitled", summary=lead))
+    await rig.poll()
+    [story] = await rig.storage.latest_items()
+    assert story.title.startswith("Turkey’s Automobile Enterprise Group")
+    # A Togg *headline* would be EV-manufacturing news; a lead sentence about
+    # Togg's battery company is battery news only.
+    assert story.categories == ("battery-manufacturing",)
