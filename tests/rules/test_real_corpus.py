@@ -45,6 +45,7 @@ FLOORS = {
     "round7.jsonl": 0.91,
     "round8.jsonl": 0.93,
     "round9.jsonl": 0.85,
+    "round10.jsonl": 0.91,
 }
 
 

@@ -21,7 +21,7 @@ CATS = {
     "competition",
 }
 # Files of one labeller's blind labels: id and labels, no text.
-LABELS_ONLY = re.compile(r"(extra_|round\d_)?labels_[A-Z]\.jsonl")
+LABELS_ONLY = re.compile(r"(extra_|round\d+_)?labels_[A-Z]{1,2}\.jsonl")
 # The items as the second labeller saw them: text only.
 UNLABELLED = {
     "extra_items.jsonl",
@@ -31,6 +31,7 @@ UNLABELLED = {
     "round7_items.jsonl",
     "round8_items.jsonl",
     "round9_items.jsonl",
+    "round10_items.jsonl",
 }
 # Each round's id letter and the labellers whose blind labels its items record.
 PAIRS = {
@@ -42,6 +43,7 @@ PAIRS = {
     "v": [{"L", "Q"}, {"M", "R"}, {"P", "N"}],
     "u": [{"S", "U"}, {"T", "V"}],
     "t": [{"W", "Y"}, {"X", "Z"}],
+    "s": [{"I", "AA"}, {"O", "AB"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -57,7 +59,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[rtuvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[rstuvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
