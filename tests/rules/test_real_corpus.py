@@ -46,6 +46,7 @@ FLOORS = {
     "round8.jsonl": 0.93,
     "round9.jsonl": 0.85,
     "round10.jsonl": 0.91,
+    "round11.jsonl": 0.86,
 }
 
 

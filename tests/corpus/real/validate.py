@@ -32,6 +32,7 @@ UNLABELLED = {
     "round8_items.jsonl",
     "round9_items.jsonl",
     "round10_items.jsonl",
+    "round11_items.jsonl",
 }
 # Each round's id letter and the labellers whose blind labels its items record.
 PAIRS = {
@@ -44,6 +45,7 @@ PAIRS = {
     "u": [{"S", "U"}, {"T", "V"}],
     "t": [{"W", "Y"}, {"X", "Z"}],
     "s": [{"I", "AA"}, {"O", "AB"}],
+    "q": [{"AC", "AE"}, {"AD", "AF"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -59,7 +61,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[rstuvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[qrstuvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
