@@ -47,6 +47,7 @@ FLOORS = {
     "round9.jsonl": 0.85,
     "round10.jsonl": 0.91,
     "round11.jsonl": 0.86,
+    "round12.jsonl": 0.80,
 }
 
 

@@ -33,6 +33,7 @@ UNLABELLED = {
     "round9_items.jsonl",
     "round10_items.jsonl",
     "round11_items.jsonl",
+    "round12_items.jsonl",
 }
 # Each round's id letter and the labellers whose blind labels its items record.
 PAIRS = {
@@ -46,6 +47,7 @@ PAIRS = {
     "t": [{"W", "Y"}, {"X", "Z"}],
     "s": [{"I", "AA"}, {"O", "AB"}],
     "q": [{"AC", "AE"}, {"AD", "AF"}],
+    "p": [{"AG", "AI"}, {"AH", "AJ"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -61,7 +63,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[qrstuvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[pqrstuvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
