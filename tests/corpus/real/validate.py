@@ -23,18 +23,10 @@ CATS = {
 # Files of one labeller's blind labels: id and labels, no text.
 LABELS_ONLY = re.compile(r"(extra_|round\d+_)?labels_[A-Z]{1,2}\.jsonl")
 # The items as the second labeller saw them: text only.
-UNLABELLED = {
-    "extra_items.jsonl",
-    "round4_items.jsonl",
-    "round5_items.jsonl",
-    "round6_items.jsonl",
-    "round7_items.jsonl",
-    "round8_items.jsonl",
-    "round9_items.jsonl",
-    "round10_items.jsonl",
-    "round11_items.jsonl",
-    "round12_items.jsonl",
-}
+UNLABELLED = re.compile(r"(extra|round\d+)_items\.jsonl")
+# A development item whose summary opens with the same characters as a test item
+# is the same story (another URL or outlet's copy): it would leak the frozen split.
+SAME_STORY_CHARS = 100
 # Each round's id letter and the labellers whose blind labels its items record.
 PAIRS = {
     "r": [{"A", "B"}],
@@ -68,7 +60,8 @@ def check(path):
         ids.append(i)
         for key in ("gold", "also_ok"):
             v = d.get(key, [])
-            if key == "gold" and "gold" not in d and os.path.basename(path) not in UNLABELLED:
+            unlabelled = UNLABELLED.fullmatch(os.path.basename(path))
+            if key == "gold" and "gold" not in d and not unlabelled:
                 errs.append(f"{path}:{n}: {i}: no gold")
             if not isinstance(v, list) or not set(v) <= CATS or len(set(v)) != len(v):
                 errs.append(f"{path}:{n}: {i}: bad {key} {v!r}")
@@ -89,6 +82,29 @@ def check(path):
     return ids, errs
 
 
+def test_stories_elsewhere(paths):
+    """Items outside the test split that repeat a test item's story (by its opening)."""
+    by_name = {os.path.basename(p): p for p in paths}
+    if "test.jsonl" not in by_name:
+        return []
+    openings = {}
+    with open(by_name["test.jsonl"], encoding="utf-8") as handle:
+        for line in handle:
+            d = json.loads(line)
+            openings[d["summary"][:SAME_STORY_CHARS]] = d["id"]
+    errs = []
+    for name, path in sorted(by_name.items()):
+        if name in ("test.jsonl", "items.jsonl") or LABELS_ONLY.fullmatch(name):
+            continue
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                d = json.loads(line)
+                twin = openings.get(d.get("summary", "")[:SAME_STORY_CHARS])
+                if twin is not None and twin != d.get("id"):
+                    errs.append(f"{name}: {d.get('id')} is the test item {twin}'s story")
+    return errs
+
+
 def main(paths):
     paths = paths or sorted(glob.glob(os.path.join(HERE, "*.jsonl")))
     allerr = []
@@ -98,6 +114,7 @@ def main(paths):
         seen[os.path.basename(p)] = set(ids)
         allerr += errs
         print(f"{os.path.basename(p)}: {len(ids)} items, {len(errs)} errors")
+    allerr += test_stories_elsewhere(paths)
     if "items.jsonl" in seen:
         full = seen["items.jsonl"]
         for name in ("labels_B.jsonl",):
@@ -105,15 +122,15 @@ def main(paths):
                 allerr.append(f"{name}: ids differ from items.jsonl")
         if "extra.jsonl" in seen and seen["extra.jsonl"] & full:
             allerr.append("extra.jsonl: ids overlap items.jsonl")
-    for n in (4, 5, 6):
-        merged, unlabelled = f"round{n}.jsonl", f"round{n}_items.jsonl"
-        if merged in seen and unlabelled in seen and seen[merged] != seen[unlabelled]:
-            allerr.append(f"{merged}: ids differ from {unlabelled}")
         if "dev.jsonl" in seen and "test.jsonl" in seen:
             if seen["dev.jsonl"] & seen["test.jsonl"]:
                 allerr.append("dev/test overlap")
             if seen["dev.jsonl"] | seen["test.jsonl"] != full:
                 allerr.append("dev+test != items")
+    for unlabelled in sorted(n for n in seen if UNLABELLED.fullmatch(n)):
+        merged = unlabelled.replace("_items", "")
+        if merged in seen and seen[merged] != seen[unlabelled]:
+            allerr.append(f"{merged}: ids differ from {unlabelled}")
     for e in allerr:
         print(e)
     return 1 if allerr else 0
