@@ -5,7 +5,8 @@ Each item may carry ``gold`` (categories it must get) and ``also_ok``
 one in neither list a false positive, and a ``gold`` category not predicted a
 false negative. Items without a ``gold`` key are skipped. An item whose
 ``gold`` is empty is a negative: predicting any category outside ``also_ok``
-for it is a false alarm.
+for it is a false alarm. An item without a ``title`` is read with the headline its
+``link`` or ``source`` spells (:mod:`rules.links`), as ingest reads a feed entry.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from textwrap import shorten
 
+from rules.links import item_title
 from rules.model import CATEGORY_IDS
 from rules.ruleset import RuleSet
 
@@ -149,7 +151,7 @@ def evaluate(ruleset: RuleSet, items: Iterable[Mapping[str, object]]) -> EvalRep
         total += 1
         gold = _labels(item.get("gold"))
         also_ok = _labels(item.get("also_ok"))
-        title = str(item.get("title") or "")
+        title = item_title(item)
         summary = str(item.get("summary") or "")
         result = ruleset.classify(title, summary, str(item.get("language") or "") or None)
         predicted = set(result.categories)
@@ -170,7 +172,8 @@ def evaluate(ruleset: RuleSet, items: Iterable[Mapping[str, object]]) -> EvalRep
                 Miss(
                     str(item.get("id", f"#{number}")),
                     # Many stored pages have no headline: name the item by its first words.
-                    title or f"(no title) {shorten(summary, 100, placeholder=' …')}",
+                    str(item.get("title") or "")
+                    or f"(no title) {shorten(summary, 100, placeholder=' …')}",
                     tuple(sorted(missing, key=lambda c: order.get(c, 99))),
                     tuple(sorted(extra, key=lambda c: order.get(c, 99))),
                     result.explain("en"),

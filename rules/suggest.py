@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rules.keywords import KeywordMatcher
+from rules.links import item_title
 from rules.model import CATEGORY_IDS
 from rules.ruleset import RuleSet
 from rules.text import clean_text, match_key, tokens
@@ -231,7 +232,7 @@ def _prepare(ruleset: RuleSet, rows: Iterable[Mapping[str, object]]) -> list[_It
     for row in rows:
         if "gold" not in row:
             continue
-        title = str(row.get("title") or "")
+        title = item_title(row)
         summary = str(row.get("summary") or "")
         result = ruleset.classify(title, summary)
         items.append(

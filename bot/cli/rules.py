@@ -23,6 +23,7 @@ from rules import (
     evaluate,
     load_rules,
 )
+from rules.links import item_title
 from rules.suggest import format_suggestions, suggest_terms
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 status = 1
                 continue
             result = ruleset.classify(
-                str(item.get("title") or ""),
+                item_title(item),
                 str(item.get("summary") or ""),
                 str(item["language"]) if item.get("language") else None,
             )

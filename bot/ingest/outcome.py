@@ -52,6 +52,7 @@ from feeds.schedule import (
     next_due,
 )
 from rules import RuleSet
+from rules.links import link_headline
 
 __all__ = ["DEDUPE_WINDOW", "OutcomeWriter", "PollReport", "with_alerts"]
 
@@ -377,8 +378,8 @@ class OutcomeWriter:
     ) -> tuple[tuple[str, ...], dict[str, Any]]:
         # Off the event loop, within a time budget: a hostile title must
         # not stall replies, delivery or /healthz. A title borrowed from the
-        # summary is not a headline: classify the summary alone.
-        title = entry.title if entry.has_title else ""
+        # summary is not a headline: read the headline its link spells, if any.
+        title = entry.title if entry.has_title else link_headline(entry.link)
         result = await self.classifier.classify(rules, title, entry.summary, feed.language)
         if isinstance(result, NotClassified):
             log.warning(

@@ -202,3 +202,24 @@ async def test_an_entry_without_a_title_is_classified_on_its_summary_alone(rig: 
     # A Togg *headline* would be EV-manufacturing news; a lead sentence about
     # Togg's battery company is battery news only.
     assert story.categories == ("battery-manufacturing",)
+
+
+async def test_an_entry_without_a_title_is_classified_on_the_headline_its_link_spells(
+    rig: Rig,
+) -> None:
+    """News sites put the headline in the address: a title-less entry is filed by it."""
+    await rig.poll()
+    rig.feeds.add_entry(
+        "/a.xml",
+        FeedItem(
+            "",
+            guid="untitled-link",
+            link="https://haber.example/ekonomi/karsan-romanyaya-elektrikli-otobus-teslim-etti-h4512.html",
+            summary="Teslimat töreni dün Bükreş'te yapıldı.",
+        ),
+    )
+    await rig.poll()
+    [story] = await rig.storage.latest_items()
+    # The alert still shows the feed's own words, not the link's diacritic-less ones.
+    assert story.title.startswith("Teslimat töreni")
+    assert story.categories == ("commercial-ev-manufacturing",)
