@@ -48,6 +48,7 @@ FLOORS = {
     "round10.jsonl": 0.91,
     "round11.jsonl": 0.86,
     "round12.jsonl": 0.80,
+    "round13.jsonl": 0.84,
 }
 
 
