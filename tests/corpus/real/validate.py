@@ -41,6 +41,7 @@ PAIRS = {
     "q": [{"AC", "AE"}, {"AD", "AF"}],
     "p": [{"AG", "AI"}, {"AH", "AJ"}],
     "o": [{"AK", "AM"}, {"AL", "AN"}],
+    "n": [{"AO", "AQ"}, {"AP", "AR"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -56,7 +57,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[opqrstuvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[nopqrstuvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
