@@ -49,6 +49,7 @@ FLOORS = {
     "round11.jsonl": 0.86,
     "round12.jsonl": 0.80,
     "round13.jsonl": 0.84,
+    "round14.jsonl": 0.89,
 }
 
 
