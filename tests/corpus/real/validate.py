@@ -42,6 +42,8 @@ PAIRS = {
     "p": [{"AG", "AI"}, {"AH", "AJ"}],
     "o": [{"AK", "AM"}, {"AL", "AN"}],
     "n": [{"AO", "AQ"}, {"AP", "AR"}],
+    "m": [{"AS", "AW"}, {"AT", "AX"}],
+    "l": [{"AU", "AY"}, {"AV", "AZ"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -57,7 +59,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[nopqrstuvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[lmnopqrstuvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
