@@ -50,6 +50,8 @@ FLOORS = {
     "round12.jsonl": 0.80,
     "round13.jsonl": 0.84,
     "round14.jsonl": 0.89,
+    "round15.jsonl": 0.82,
+    "round16.jsonl": 0.83,
 }
 
 
