@@ -64,7 +64,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     classify = subparsers.add_parser(
         "classify",
         help="classify items (JSON Lines on stdin or --input) or one free text",
-        description="Classify JSON Lines items ({id, title, summary?, language?}) or one text.",
+        description=(
+            "Classify JSON Lines items ({id, title, summary?, language?, link?}; an item"
+            " without a title is read with the headline its link spells) or one text."
+        ),
     )
     classify.add_argument("text", nargs="?", help="free text to classify (instead of JSON Lines)")
     classify.add_argument("--input", metavar="FILE", help="read JSON Lines from FILE, not stdin")

@@ -42,6 +42,17 @@ def test_classify_json_lines_with_a_bad_line(
     assert status == 1
 
 
+def test_classify_reads_a_title_less_item_by_its_link(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = "https://haber.example/karsan-romanyaya-elektrikli-otobus-teslim-etti-h4512.html"
+    item = {"id": "a", "title": "", "summary": "Teslimat töreni dün yapıldı.", "link": link}
+    lines = [json.dumps(item), json.dumps({**item, "id": "b", "link": None})]
+    assert run(["classify"], monkeypatch, "\n".join(lines) + "\n") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["categories"] for r in rows] == [["commercial-ev-manufacturing"], []]
+
+
 def test_classify_free_text(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
