@@ -44,6 +44,7 @@ PAIRS = {
     "n": [{"AO", "AQ"}, {"AP", "AR"}],
     "m": [{"AS", "AW"}, {"AT", "AX"}],
     "l": [{"AU", "AY"}, {"AV", "AZ"}],
+    "k": [{"BA", "BC"}, {"BB", "BD"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -59,7 +60,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[lmnopqrstuvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(r"[klmnopqrstuvwxyz]\d{4}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
