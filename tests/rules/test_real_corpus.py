@@ -52,6 +52,7 @@ FLOORS = {
     "round14.jsonl": 0.89,
     "round15.jsonl": 0.82,
     "round16.jsonl": 0.83,
+    "round17.jsonl": 0.84,
 }
 
 
