@@ -60,7 +60,7 @@ def check(path):
             errs.append(f"{path}:{n}: bad JSON: {e}")
             continue
         i = d.get("id")
-        if not isinstance(i, str) or not re.fullmatch(r"[klmnopqrstuvwxyz]\d{4}", i):
+        if not isinstance(i, str) or not re.fullmatch(rf"[{''.join(PAIRS)}]\d{{4}}", i):
             errs.append(f"{path}:{n}: bad id {i!r}")
         ids.append(i)
         for key in ("gold", "also_ok"):
@@ -87,7 +87,7 @@ def check(path):
     return ids, errs
 
 
-def test_stories_elsewhere(paths):
+def stories_repeating_the_test_split(paths):
     """Items outside the test split that repeat a test item's story (by its opening)."""
     by_name = {os.path.basename(p): p for p in paths}
     if "test.jsonl" not in by_name:
@@ -119,7 +119,7 @@ def main(paths):
         seen[os.path.basename(p)] = set(ids)
         allerr += errs
         print(f"{os.path.basename(p)}: {len(ids)} items, {len(errs)} errors")
-    allerr += test_stories_elsewhere(paths)
+    allerr += stories_repeating_the_test_split(paths)
     if "items.jsonl" in seen:
         full = seen["items.jsonl"]
         for name in ("labels_B.jsonl",):
