@@ -45,6 +45,8 @@ PAIRS = {
     "m": [{"AS", "AW"}, {"AT", "AX"}],
     "l": [{"AU", "AY"}, {"AV", "AZ"}],
     "k": [{"BA", "BC"}, {"BB", "BD"}],
+    "j": [{"BE", "BG"}, {"BF", "BH"}],
+    "i": [{"BI", "BK"}, {"BJ", "BL"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
