@@ -47,6 +47,7 @@ PAIRS = {
     "k": [{"BA", "BC"}, {"BB", "BD"}],
     "j": [{"BE", "BG"}, {"BF", "BH"}],
     "i": [{"BI", "BK"}, {"BJ", "BL"}],
+    "h": [{"BM", "BO"}, {"BN", "BP"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
