@@ -57,6 +57,7 @@ FLOORS = {
     # moves in big steps.
     "round18.jsonl": 0.72,
     "round19.jsonl": 0.89,
+    "round20.jsonl": 0.89,
 }
 
 
