@@ -48,6 +48,7 @@ PAIRS = {
     "j": [{"BE", "BG"}, {"BF", "BH"}],
     "i": [{"BI", "BK"}, {"BJ", "BL"}],
     "h": [{"BM", "BO"}, {"BN", "BP"}],
+    "g": [{"BQ", "BS"}, {"BR", "BT"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
