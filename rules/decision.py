@@ -22,12 +22,17 @@ __all__ = ["Quoting", "Rule", "Target", "Wanted", "compile_wanted", "first_rule"
 
 @dataclass(frozen=True)
 class Rule:
-    """any-of terms, all-of groups, none-of exclusions, over the title or title + summary."""
+    """any-of terms, all-of groups, none-of exclusions, over the title or title + summary.
+
+    ``none_anywhere`` excludes wherever its terms occur, even when the rule
+    otherwise reads the title only.
+    """
 
     any: frozenset[int]
     all: tuple[frozenset[int], ...] = ()
     none: frozenset[int] = frozenset()
     title_only: bool = False
+    none_anywhere: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,8 @@ def _test(rule: Rule) -> str:
     parts += [f"{scope} & {_mask(needed)}" for needed in rule.all]
     if rule.none:
         parts.append(f"not {scope} & {_mask(rule.none)}")
+    if rule.none_anywhere:
+        parts.append(f"not a & {_mask(rule.none_anywhere)}")
     return "(" + " and ".join(parts) + ")"
 
 

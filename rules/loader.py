@@ -25,7 +25,7 @@ DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
 _TOP_KEYS = {"version", "vocabularies", "categories", "topics", "entities"}
 _CATEGORY_KEYS = {"id", "name", "description", "rules", "terms"}
 _TAG_KEYS = {"id", "label", "label_tr", "description", "rules", "terms"}
-_RULE_KEYS = {"any", "all", "none", "where"}
+_RULE_KEYS = {"any", "all", "none", "none_anywhere", "where"}
 _WHERE = {"title": True, "title+summary": False}
 
 # A rules file can name a long list once and use it many times (YAML aliases,
@@ -155,27 +155,39 @@ class _Builder(YamlFile):
                 self.count(group, 1)
                 groups.append(frozenset(self.term_list(group, f"{what}.all[{n}]")))
         none_terms = self.term_list(keys["none"], f"{what}.none") if "none" in keys else []
+        anywhere_terms = (
+            self.term_list(keys["none_anywhere"], f"{what}.none_anywhere")
+            if "none_anywhere" in keys
+            else []
+        )
         title_only = False
         if "where" in keys:
             where = self.text(keys["where"], f"{what}.where")
             if where not in _WHERE:
                 self.problem(keys["where"], f"{what}.where must be 'title' or 'title+summary'")
             title_only = _WHERE.get(where, False)
-        clash = set(any_terms) & set(none_terms)
-        if clash:
-            names = ", ".join(repr(self.terms[t].source) for t in sorted(clash))
-            self.problem(
-                keys["none"], f"{what}: rule can never match, {names} in both any and none"
-            )
+        for key, excluded in (("none", none_terms), ("none_anywhere", anywhere_terms)):
+            clash = set(any_terms) & set(excluded)
+            if clash:
+                names = ", ".join(repr(self.terms[t].source) for t in sorted(clash))
+                self.problem(
+                    keys[key], f"{what}: rule can never match, {names} in both any and {key}"
+                )
         if not any_terms:
             return None
-        rule = Rule(frozenset(any_terms), tuple(groups), frozenset(none_terms), title_only)
+        rule = Rule(
+            frozenset(any_terms),
+            tuple(groups),
+            frozenset(none_terms),
+            title_only,
+            frozenset(anywhere_terms),
+        )
         self.add_masks(node, rule)
         return rule
 
     def add_masks(self, node: yaml.Node, rule: Rule) -> None:
         """Count the width of the masks that test ``rule``; too wide stops the parse."""
-        parts = (rule.any, *rule.all, rule.none)
+        parts = (rule.any, *rule.all, rule.none, rule.none_anywhere)
         self.mask_bits += sum(max(part) + 1 for part in parts if part)
         if self.mask_bits > MAX_MASK_BITS:
             raise _TooLarge(node)

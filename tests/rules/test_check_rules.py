@@ -35,6 +35,7 @@ categories:
         ("        none: [$nope]\n", 9, "unknown vocabulary '$nope'"),
         ("        where: body\n", 9, "where must be 'title' or 'title+summary'"),
         ("        none: [batarya]\n", 9, "in both any and none"),
+        ("        none_anywhere: [batarya]\n", 9, "in both any and none_anywhere"),
         ("        all:\n          - [fabrika, fabrika]\n", 10, "duplicate term 'fabrika'"),
     ],
 )

@@ -27,6 +27,7 @@ categories:
     rules:
       - any: [yarışma]
         where: title
+        none_anywhere: [robot]
 topics:
   - id: charging-stations
     label: Charging Stations
@@ -54,6 +55,9 @@ def ruleset(rules_file: Callable[[str], Path]) -> RuleSet:
         ("Ev bataryası fabrikası", "", []),  # 'Ev' is not the acronym EV
         ("Yarışma başladı", "", ["competition"]),
         ("Başladı", "elektrikli araç yarışması", []),  # title-only rule
+        # none_anywhere excludes from the summary too, though the rule reads the title
+        ("Yarışma başladı", "Robot takımları yarıştı", []),
+        ("Yarışma başladı", "Elektrikli araç takımları yarıştı", ["competition"]),
     ],
 )
 def test_rule_semantics(ruleset: RuleSet, title: str, summary: str, categories: list[str]) -> None:
