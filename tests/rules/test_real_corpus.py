@@ -58,6 +58,7 @@ FLOORS = {
     "round18.jsonl": 0.72,
     "round19.jsonl": 0.89,
     "round20.jsonl": 0.89,
+    "round21.jsonl": 0.87,
 }
 
 
