@@ -49,6 +49,8 @@ PAIRS = {
     "i": [{"BI", "BK"}, {"BJ", "BL"}],
     "h": [{"BM", "BO"}, {"BN", "BP"}],
     "g": [{"BQ", "BS"}, {"BR", "BT"}],
+    "f": [{"BU", "BW"}, {"BV", "BX"}],
+    "e": [{"BY", "CA"}, {"BZ", "CB"}],
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 
