@@ -59,6 +59,10 @@ FLOORS = {
     "round19.jsonl": 0.90,
     "round20.jsonl": 0.90,
     "round21.jsonl": 0.87,
+    # Round 22 holds one battery item and no car-maker item: one stray prediction
+    # moves its macro figure by a tenth, so its micro figure (0.91) says more.
+    "round22.jsonl": 0.70,
+    "round23.jsonl": 0.86,
 }
 
 
