@@ -1,6 +1,6 @@
 """The real-news corpus stays well-formed, and rule edits keep what the tuning data taught.
 
-Only the development files are scored here (dev, extra, rounds 4 to 6). The frozen
+Only the development files are scored here (dev, extra, every round). The frozen
 test split is never read by a test: a failing floor would be an invitation to
 tune on it.
 """
