@@ -60,9 +60,15 @@ FLOORS = {
     "round20.jsonl": 0.90,
     "round21.jsonl": 0.87,
     # Round 22 holds one battery item and no car-maker item: one stray prediction
-    # moves its macro figure by a tenth, so its micro figure (0.91) says more.
+    # moves its macro figure by a tenth, so its micro figure guards it (below).
     "round22.jsonl": 0.70,
     "round23.jsonl": 0.86,
+}
+# Files whose macro figure averages categories of one or two items: their pooled
+# decisions are the steadier measure.
+MICRO_FLOORS = {
+    "round18.jsonl": 0.87,
+    "round22.jsonl": 0.88,
 }
 
 
@@ -71,4 +77,5 @@ def test_rules_keep_their_figures_on_the_development_data(name: str) -> None:
     rows = [json.loads(line) for line in (REAL / name).read_text(encoding="utf-8").splitlines()]
     report = evaluate(load_rules(), rows)
     assert report.macro_f1 >= FLOORS[name], report.format()
+    assert report.micro_f1 >= MICRO_FLOORS.get(name, 0.0), report.format()
     assert report.false_alarm_rate <= 0.05, report.format()
